@@ -1,0 +1,71 @@
+// One ELF file on disk: its symbols, sections, segments and build ID.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace pyattach::symbols {
+
+struct ElfSymbol {
+  std::string name;
+  std::uint64_t value = 0;  // link-time virtual address
+  std::uint64_t size = 0;
+  bool is_function = false;
+};
+
+struct ElfSection {
+  std::string name;
+  std::uint64_t addr = 0;    // link-time virtual address (sh_addr)
+  std::uint64_t offset = 0;  // file offset
+  std::uint64_t size = 0;
+};
+
+struct ElfLoadSegment {
+  std::uint64_t vaddr = 0, memsz = 0, offset = 0, filesz = 0;
+  bool executable = false;
+};
+
+// Loads .symtab and .dynsym (both, merged, deduplicated by address and name)
+// eagerly into sorted vectors, then closes nothing: the file stays mapped
+// read-only for section reads. Fails with kDebugInfo if the file is not a
+// 64-bit x86-64 ELF.
+class ElfFile {
+ public:
+  static Result<ElfFile> open(const std::string& path);
+  ElfFile(ElfFile&&) noexcept;
+  ElfFile& operator=(ElfFile&&) noexcept;
+  ~ElfFile();
+
+  const std::string& path() const;
+  bool is_pie_or_shared() const;  // ET_DYN
+  // GNU build ID as lowercase hex; empty if none.
+  const std::string& build_id() const;
+  // .gnu_debuglink file name; empty if none.
+  const std::string& debuglink() const;
+  bool has_dwarf() const;  // a .debug_info section is present
+
+  const std::vector<ElfLoadSegment>& load_segments() const;
+  std::optional<ElfSection> section(std::string_view name) const;
+  // Raw bytes of a section (empty for NOBITS).
+  Result<std::vector<std::byte>> section_data(std::string_view name) const;
+
+  // The function or object symbol covering a link-time address: the symbol
+  // with the greatest value <= addr, and addr < value + size when size != 0.
+  // Sized symbols are preferred to unsized ones; nullopt if none.
+  const ElfSymbol* symbol_at(std::uint64_t vaddr) const;
+  // First symbol with exactly this name (dynsym or symtab).
+  const ElfSymbol* find_symbol(std::string_view name) const;
+
+ private:
+  struct Impl;
+  explicit ElfFile(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pyattach::symbols

@@ -1,0 +1,45 @@
+// Symbolizer over the ELF files mapped into a process.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/proc_maps.h"
+#include "core/symbolizer.h"
+#include "symbols/elf_file.h"
+
+namespace pyattach::symbols {
+
+// One mapped ELF module: its file and its load bias (runtime = link-time + bias).
+struct LoadedModule {
+  std::string path;        // as the target names it (/proc/PID/maps)
+  std::uint64_t bias = 0;
+  std::uint64_t start = 0, end = 0;  // span of all its mappings
+  std::shared_ptr<const ElfFile> elf;  // nullptr when the file could not be read
+};
+
+// Built from /proc/PID/maps before the target is stopped. Files are opened
+// through `open_path` (which maps a target path to a host path, for example
+// through /proc/PID/root) and each file is loaded once.
+class ModuleSymbolizer final : public Symbolizer {
+ public:
+  using PathMapper = std::function<std::string(const std::string&)>;
+  static ModuleSymbolizer build(const std::vector<MemoryMapping>& maps,
+                                const PathMapper& open_path);
+
+  std::optional<SymbolInfo> symbolize(RemoteAddr addr) const override;
+  std::string module_of(RemoteAddr addr) const override;
+  std::optional<RemoteAddr> address_of(std::string_view name,
+                                       std::string_view module_hint) const override;
+
+  const std::vector<LoadedModule>& modules() const { return modules_; }
+  const LoadedModule* module_at(RemoteAddr addr) const;
+
+ private:
+  std::vector<LoadedModule> modules_;  // sorted by start
+};
+
+}  // namespace pyattach::symbols
