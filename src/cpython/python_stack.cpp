@@ -1,0 +1,321 @@
+#include "cpython/python_stack.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "cpython/line_table.h"
+
+namespace pyattach::cpython {
+namespace {
+
+constexpr std::size_t kMaxInterpreters = 64;
+constexpr std::size_t kMaxThreadStates = 100000;
+constexpr std::size_t kMaxLineTableBytes = 1 << 20;
+constexpr std::size_t kMaxNameChars = 4096;
+
+template <class T>
+Result<T> read_field(const RemoteMemory& memory, RemoteAddr base, std::uint64_t offset) {
+  if (offset == kAbsent)
+    return fail(ErrorCode::kInternal, "read of a field this version does not have");
+  return memory.read_value<T>(base + offset);
+}
+
+Result<RemoteAddr> read_ptr_field(const RemoteMemory& memory, RemoteAddr base,
+                                  std::uint64_t offset) {
+  auto v = read_field<std::uint64_t>(memory, base, offset);
+  if (!v) return std::unexpected(v.error());
+  return RemoteAddr(*v);
+}
+
+std::string_view format_version_note(const Offsets& o) {
+  return o.version.at_least(3, 11) ? "interpreter frame" : "frame object";
+}
+
+}  // namespace
+
+Result<std::string> read_str(const RemoteMemory& memory, const Offsets& offsets,
+                             RemoteAddr obj, std::size_t max_chars) {
+  auto s = read_unicode(memory, obj, offsets.unicode, max_chars);
+  if (!s) return std::unexpected(s.error());
+  return std::move(s->utf8);
+}
+
+Result<std::vector<ThreadStateInfo>> read_thread_states(const RemoteMemory& memory,
+                                                        RemoteAddr runtime,
+                                                        const Offsets& o) {
+  std::vector<ThreadStateInfo> out;
+  auto interp = read_ptr_field(memory, runtime, o.runtime.interpreters_head);
+  if (!interp) return std::unexpected(interp.error());
+  std::unordered_set<RemoteAddr> seen_interps, seen_tstates;
+  for (RemoteAddr is = *interp; is && seen_interps.size() < kMaxInterpreters;) {
+    if (!seen_interps.insert(is).second) break;  // a cycle: stop
+    auto head = read_ptr_field(memory, is, o.interp.threads_head);
+    if (!head) {
+      log::get("cpython")->warn("unreadable interpreter state at {:#x}", is.as_int());
+      break;
+    }
+    for (RemoteAddr ts = *head; ts && seen_tstates.size() < kMaxThreadStates;) {
+      if (!seen_tstates.insert(ts).second) break;
+      ThreadStateInfo info;
+      info.tstate = ts;
+      auto tid = read_field<std::uint64_t>(memory, ts, o.tstate.thread_id);
+      if (!tid) {
+        log::get("cpython")->warn("unreadable thread state at {:#x}", ts.as_int());
+        break;
+      }
+      info.thread_id = *tid;
+      if (o.tstate.native_thread_id != kAbsent)
+        info.native_thread_id =
+            read_field<std::uint64_t>(memory, ts, o.tstate.native_thread_id).value_or(0);
+      out.push_back(info);
+      auto next = read_ptr_field(memory, ts, o.tstate.next);
+      if (!next) break;
+      ts = *next;
+    }
+    auto next = read_ptr_field(memory, is, o.interp.next);
+    if (!next) break;
+    is = *next;
+  }
+  return out;
+}
+
+const CodeCache::CodeInfo& CodeCache::get(const RemoteMemory& memory, const Offsets& o,
+                                          RemoteAddr code) {
+  auto [it, inserted] = cache_.try_emplace(code);
+  CodeInfo& info = it->second;
+  if (!inserted) return info;
+  auto filename = read_ptr_field(memory, code, o.code.filename);
+  auto name = read_ptr_field(memory, code, o.code.name);
+  auto firstlineno = read_field<std::int32_t>(memory, code, o.code.firstlineno);
+  auto table = read_ptr_field(memory, code, o.code.linetable);
+  if (!filename || !name || !firstlineno || !table) return info;
+  auto filename_str = read_str(memory, o, *filename, kMaxNameChars);
+  auto name_str = read_str(memory, o, *name, kMaxNameChars);
+  if (!filename_str || !name_str) return info;
+  info.filename = std::move(*filename_str);
+  info.name = std::move(*name_str);
+  info.qualname = info.name;
+  if (o.code.qualname != kAbsent) {
+    if (auto q = read_ptr_field(memory, code, o.code.qualname))
+      if (auto qs = read_str(memory, o, *q, kMaxNameChars)) info.qualname = std::move(*qs);
+  }
+  info.firstlineno = *firstlineno;
+  if (auto bytes = read_bytes_object(memory, *table, o.bytes, kMaxLineTableBytes)) {
+    info.linetable.resize(bytes->data.size());
+    std::memcpy(info.linetable.data(), bytes->data.data(), bytes->data.size());
+  }
+  if (o.code.firsttraceable != kAbsent)
+    info.firsttraceable =
+        read_field<std::int32_t>(memory, code, o.code.firsttraceable).value_or(0);
+  info.readable = true;
+  return info;
+}
+
+namespace {
+
+// One frame of <=3.10: a PyFrameObject.
+PyFrameSnapshot read_frame_object(const RemoteMemory& memory, const Offsets& o,
+                                  RemoteAddr frame, CodeCache& codes) {
+  PyFrameSnapshot snap;
+  snap.address = frame;
+  auto code = read_ptr_field(memory, frame, o.frame_object.f_code);
+  auto lasti = read_field<std::int32_t>(memory, frame, o.frame_object.f_lasti);
+  auto lineno = read_field<std::int32_t>(memory, frame, o.frame_object.f_lineno);
+  auto trace = read_ptr_field(memory, frame, o.frame_object.f_trace);
+  if (!code || !lasti || !lineno || !trace) {
+    snap.readable = false;
+    return snap;
+  }
+  snap.code = *code;
+  const auto& info = codes.get(memory, o, *code);
+  if (!info.readable) {
+    snap.readable = false;
+    return snap;
+  }
+  snap.filename = info.filename;
+  snap.name = info.name;
+  snap.qualname = info.qualname;
+  // PyFrame_GetLineNumber: while tracing, f_lineno is kept current (3.8/3.9:
+  // when f_trace is set; 3.10: whenever f_lineno is non-zero).
+  bool tracing = o.version.at_least(3, 10) ? *lineno != 0 : !trace->is_null();
+  if (tracing) {
+    snap.line = *lineno;
+  } else {
+    int addrq = o.version.at_least(3, 10) ? *lasti * 2 : *lasti;
+    snap.line = addrq < 0 ? std::optional<int>(info.firstlineno)
+                          : addr_to_line(o.version.at_least(3, 10)
+                                             ? LineTableFormat::kLinetable310
+                                             : LineTableFormat::kLnotab,
+                                         info.linetable, info.firstlineno, addrq);
+  }
+  return snap;
+}
+
+struct InterpreterFrame {
+  RemoteAddr code;
+  RemoteAddr previous;
+  RemoteAddr instr;
+  bool is_entry = false;
+  FrameOwner owner = FrameOwner::kThread;
+};
+
+Result<InterpreterFrame> read_interpreter_frame(const RemoteMemory& memory,
+                                                const Offsets& o, RemoteAddr frame) {
+  InterpreterFrame f;
+  f.code = PYATTACH_TRY(read_ptr_field(memory, frame, o.iframe.code));
+  f.previous = PYATTACH_TRY(read_ptr_field(memory, frame, o.iframe.previous));
+  f.instr = PYATTACH_TRY(read_ptr_field(memory, frame, o.iframe.instr));
+  f.owner = static_cast<FrameOwner>(
+      PYATTACH_TRY(read_field<std::uint8_t>(memory, frame, o.iframe.owner)));
+  if (o.iframe.is_entry != kAbsent)
+    f.is_entry = PYATTACH_TRY(read_field<std::uint8_t>(memory, frame, o.iframe.is_entry)) != 0;
+  return f;
+}
+
+PythonStack read_stack_310(const RemoteMemory& memory, const Offsets& o,
+                           RemoteAddr tstate, CodeCache& codes, std::size_t max_frames) {
+  PythonStack stack;
+  auto top = read_ptr_field(memory, tstate, o.tstate.frame);
+  if (!top) {
+    stack.warnings.push_back("unreadable thread state");
+    return stack;
+  }
+  std::unordered_set<RemoteAddr> seen;
+  for (RemoteAddr f = *top; f; ) {
+    if (stack.frames.size() >= max_frames) {
+      stack.warnings.push_back(fmt::format("stopped after {} Python frames", max_frames));
+      break;
+    }
+    if (!seen.insert(f).second) {
+      stack.warnings.push_back("the frame chain loops; stopped");
+      break;
+    }
+    stack.segments.push_back({stack.frames.size(), 1, RemoteAddr()});
+    stack.frames.push_back(read_frame_object(memory, o, f, codes));
+    auto back = read_ptr_field(memory, f, o.frame_object.f_back);
+    if (!back) {
+      stack.warnings.push_back(fmt::format("unreadable f_back of frame {:#x}", f.as_int()));
+      break;
+    }
+    f = *back;
+  }
+  return stack;
+}
+
+PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
+                                RemoteAddr tstate, CodeCache& codes,
+                                std::size_t max_frames) {
+  PythonStack stack;
+  const bool v311 = o.version.is(3, 11);
+  const bool has_shims = o.version.at_least(3, 12);
+  RemoteAddr cframe;  // 3.11/3.12: the _PyCFrame of the innermost eval call
+  RemoteAddr first;
+  if (o.tstate.current_frame != kAbsent) {
+    auto f = read_ptr_field(memory, tstate, o.tstate.current_frame);
+    if (!f) {
+      stack.warnings.push_back("unreadable thread state");
+      return stack;
+    }
+    first = *f;
+  } else {
+    auto c = read_ptr_field(memory, tstate, o.tstate.cframe);
+    auto f = c ? read_ptr_field(memory, *c, o.cframe.current_frame) : c;
+    if (!c || !f) {
+      stack.warnings.push_back("unreadable thread state or _PyCFrame");
+      return stack;
+    }
+    cframe = *c;
+    first = *f;
+  }
+
+  PythonStack::Segment segment{0, 0, v311 ? cframe : RemoteAddr()};
+  std::unordered_set<RemoteAddr> seen;
+  std::size_t visited = 0;
+  for (RemoteAddr addr = first; addr;) {
+    if (++visited > max_frames) {
+      stack.warnings.push_back(fmt::format("stopped after {} Python frames", max_frames));
+      break;
+    }
+    if (!seen.insert(addr).second) {
+      stack.warnings.push_back("the frame chain loops; stopped");
+      break;
+    }
+    auto f = read_interpreter_frame(memory, o, addr);
+    if (!f) {
+      stack.frames.push_back(PyFrameSnapshot{addr, RemoteAddr(), false, {}, {}, {}, {}});
+      ++segment.count;
+      stack.warnings.push_back(
+          fmt::format("unreadable {} at {:#x}", format_version_note(o), addr.as_int()));
+      break;
+    }
+    if (has_shims && f->owner == FrameOwner::kCStack) {
+      // The entry shim of one eval call: it lives on that call's C stack and
+      // ends the segment of frames the call runs.
+      segment.c_stack_marker = addr;
+      stack.segments.push_back(segment);
+      segment = {stack.frames.size(), 0, RemoteAddr()};
+      addr = f->previous;
+      continue;
+    }
+    const auto& info = codes.get(memory, o, f->code);
+    RemoteAddr first_instr = f->code + o.code.code_adaptive;
+    // _PyFrame_IsIncomplete: a frame that has not reached its first traceable
+    // instruction is not shown by CPython (tracebacks, sys._current_frames).
+    bool incomplete = info.readable && f->owner != FrameOwner::kGenerator &&
+                      f->instr < first_instr + 2 * static_cast<std::uint64_t>(
+                                                       std::max(info.firsttraceable, 0));
+    if (!incomplete) {
+      PyFrameSnapshot snap;
+      snap.address = addr;
+      snap.code = f->code;
+      snap.readable = info.readable;
+      if (info.readable) {
+        snap.filename = info.filename;
+        snap.name = info.name;
+        snap.qualname = info.qualname;
+        // 3.11/3.12 point at the last started instruction, 3.13 at the current one;
+        // either way PyCode_Addr2Line takes the byte offset from the first unit.
+        std::int64_t addrq =
+            static_cast<std::int64_t>(f->instr.as_int() - first_instr.as_int());
+        snap.line = addrq < 0 ? std::optional<int>(info.firstlineno)
+                              : addr_to_line(LineTableFormat::kLocationTable,
+                                             info.linetable, info.firstlineno,
+                                             static_cast<int>(std::min<std::int64_t>(
+                                                 addrq, 1 << 30)));
+      }
+      stack.frames.push_back(std::move(snap));
+      ++segment.count;
+    }
+    if (v311 && f->is_entry) {
+      stack.segments.push_back(segment);
+      if (cframe) {
+        auto prev = read_ptr_field(memory, cframe, o.cframe.previous);
+        cframe = prev ? *prev : RemoteAddr();
+      }
+      segment = {stack.frames.size(), 0, cframe};
+    }
+    addr = f->previous;
+  }
+  if (segment.count > 0) {
+    // Frames after the last entry frame: with no marker, only order can place them.
+    if (!v311) segment.c_stack_marker = RemoteAddr();
+    stack.segments.push_back(segment);
+  }
+  return stack;
+}
+
+}  // namespace
+
+PythonStack read_python_stack(const RemoteMemory& memory, const Offsets& offsets,
+                              RemoteAddr tstate, CodeCache& codes,
+                              std::size_t max_frames) {
+  if (!offsets.version.at_least(3, 11))
+    return read_stack_310(memory, offsets, tstate, codes, max_frames);
+  return read_stack_311_plus(memory, offsets, tstate, codes, max_frames);
+}
+
+}  // namespace pyattach::cpython
