@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up, starts the bundled deadlocked demo in the background, shows every
+# thread with `pyattach -p PID --all-threads bt`, then stops the demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+python=${PYTHON:-$(command -v python3)}
+ready=$(mktemp -u)
+"$python" examples/deadlock.py "$ready" &
+demo=$!
+trap 'kill $demo 2>/dev/null; wait $demo 2>/dev/null; rm -f "$ready"' EXIT
+for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.1; done
+echo "# $python examples/deadlock.py is PID $demo; pyattach -p $demo --all-threads bt"
+"${PYATTACH_BUILD_DIR:-build}/pyattach" -p "$demo" --all-threads bt

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs pyattach's build dependencies (Debian/Ubuntu packages) when missing,
+# then configures and builds into build/ (or $PYATTACH_BUILD_DIR).
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libunwind-dev libdwarf-dev libelf-dev
+          libboost-program-options-dev libspdlog-dev libfmt-dev doctest-dev
+          libedit-dev gdb strace python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build_dir=${PYATTACH_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${PYATTACH_BUILD_TYPE:-RelWithDebInfo} \
+  ${PYATTACH_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" 2>&1 | grep -E "error|warning:|Error" || true
+test -x "$build_dir/pyattach" || { echo "setup: build failed" >&2; exit 1; }
