@@ -421,6 +421,7 @@ GDB_COMMANDS = {
     "all-py-bt": ["thread apply all py-bt"],
     "all-py-bt-full": ["thread apply all py-bt-full"],
     "all-bt": ["set print frame-arguments none", "thread apply all bt"],
+    "frames": ["source %s" % os.path.join(LIVE_DIR, "gdb_frames.py"), "pyattach-frames"],
 }
 GDB_NOISE = [re.compile(p) for p in (
     r"^\[New LWP \d+\]$",
@@ -470,6 +471,14 @@ def run_gdb(interp, pid, sections, cwd=None):
     for name in list(out):
         out[name] = strip_blank_edges(out[name])
     return GdbResult(result, out)
+
+
+def gdb_frame_summary(gdb_result):
+    """{lwp: [frame dicts]} from the "frames" section (see gdb_frames.py), or None."""
+    for line in gdb_result.sections.get("frames", []):
+        if line.startswith("PYATTACH-FRAMES-JSON "):
+            return {t["lwp"]: t["frames"] for t in json.loads(line.split(" ", 1)[1])}
+    return None
 
 
 # ----------------------------------------------------------------------------
@@ -662,9 +671,10 @@ def without_line_numbers(lines, file_re=PYBT_FILE_RE):
 
 
 class Case:
-    def __init__(self, name, interp, fn, keywords=()):
+    def __init__(self, name, interp, fn, keywords=(), group=None):
         self.name = name
         self.interp = interp
+        self.group = group or (interp.label if interp else "-")  # cases of a group run in order
         self.fn = fn
         self.keywords = tuple(keywords)
         self.passed = 0
@@ -800,7 +810,7 @@ def main(description, make_cases, argv=None):
 
     groups = {}
     for c in cases:
-        groups.setdefault(c.interp.label if c.interp else "-", []).append(c)
+        groups.setdefault(c.group, []).append(c)
     out_lock = threading.Lock()
 
     def run_group(group):

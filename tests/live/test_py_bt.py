@@ -128,9 +128,12 @@ def run_case(case, ctx, script):
         # --- pyattach --all-threads py-bt
         r = H.run_pyattach(ctx.pyattach, target.pid, ["--all-threads", "py-bt"], cwd=ctx.workdir)
         tool = "pyattach --all-threads py-bt"
-        case.check("%s exits 0" % tool, r.rc == 0 and not r.timed_out, r.describe())
+        ok = case.check("%s exits 0" % tool, r.rc == 0 and not r.timed_out, r.describe())
         problems = H.check_running(target)
         case.check("target running after %s" % tool, not problems, "\n".join(problems))
+        if not ok:
+            case.say("  NOT CHECKED: the output of %s (it failed); pyattach py-bt not run either" % tool)
+            return
         preamble, sections = H.parse_thread_sections(r.stdout.splitlines())
         check_structure(case, target, preamble, sections, tool)
         by_lwp = {s.lwp: s for s in sections}
@@ -163,9 +166,12 @@ def run_case(case, ctx, script):
         # --- pyattach py-bt (main thread only, no header)
         r = H.run_pyattach(ctx.pyattach, target.pid, ["py-bt"], cwd=ctx.workdir)
         tool = "pyattach py-bt"
-        case.check("%s exits 0" % tool, r.rc == 0 and not r.timed_out, r.describe())
+        ok = case.check("%s exits 0" % tool, r.rc == 0 and not r.timed_out, r.describe())
         problems = H.check_running(target)
         case.check("target running after %s" % tool, not problems, "\n".join(problems))
+        if not ok:
+            case.say("  NOT CHECKED: the output of %s (it failed)" % tool)
+            return
         lines = H.strip_blank_edges(r.stdout.splitlines())
         main = target.main_thread()
         compare_thread_to_report(case, tool + " (main thread)", lines, main)
