@@ -408,11 +408,16 @@ def check_running(target, timeout=5.0):
 # Tools
 
 
-def run_pyattach(binary, pid, args, cwd=None):
+def run_pyattach(binary, pid, args, cwd=None, env=None):
+    """Runs `binary -p PID args...`; env: extra environment variables."""
     if not binary or not os.access(binary, os.X_OK):
         return CmdResult([str(binary), "-p", str(pid)] + list(args), None, "",
                          "pyattach binary not found or not executable: %r" % binary, 0.0, False)
-    return run_cmd([binary, "-p", str(pid)] + list(args), PYATTACH_TIMEOUT, cwd=cwd)
+    full_env = None
+    if env:
+        full_env = dict(os.environ)
+        full_env.update(env)
+    return run_cmd([binary, "-p", str(pid)] + list(args), PYATTACH_TIMEOUT, cwd=cwd, env=full_env)
 
 
 GDB_MARK = "@@pyattach-live-section %s@@"
@@ -583,6 +588,18 @@ def compare_frames(got, want, what_got="tool", what_want="self-report"):
         if b[3] and a[3] != b[3]:
             problems.append("source line under %s: got %r, want %r" % (fmt_frame(a), a[3], b[3]))
     return "\n".join(problems)
+
+
+def volatile_match(frames, thread):
+    """For the heartbeat thread, which may be caught awake: True if `frames`
+    (innermost first) has the reported outer frames and its innermost frame is
+    the reported function at any line of it."""
+    want = expected_frames(thread)
+    if not frames or not want or [f[:3] for f in frames[1:]] != [f[:3] for f in want[1:]]:
+        return False
+    first, last = thread["innermost_lines"]
+    return frames[0][0] == want[0][0] and frames[0][2] == want[0][2] and \
+        frames[0][1].isdigit() and first <= int(frames[0][1]) <= last
 
 
 def compare_pybt_to_report(lines, thread, tool="tool"):

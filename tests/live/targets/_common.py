@@ -19,6 +19,7 @@ threading does not know (C threads such as faulthandler's watchdog) are listed
 with "native": true and no frames.
 """
 
+import dis
 import json
 import linecache
 import os
@@ -89,6 +90,11 @@ def _snapshot(volatile_idents, me):
         entry = {"native_id": t.native_id, "name": t.name, "volatile": volatile,
                  "native": False, "main": t is threading.main_thread(),
                  "frames": frames}
+        if volatile:
+            # A volatile thread may be caught anywhere in its innermost function.
+            code = _heartbeat.__code__
+            entry["innermost_lines"] = [code.co_firstlineno,
+                                        max(l for _, l in dis.findlinestarts(code) if l is not None)]
         by_native[t.native_id] = entry
         threads.append(entry)
         state = _task_state(t.native_id)
