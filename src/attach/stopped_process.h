@@ -34,12 +34,25 @@ struct StoppedThread {
 // SIGKILL the kernel detaches (PTRACE_SEIZE) and the target resumes.
 //
 // A process that was stopped (SIGSTOP, state T) before we came stays stopped
-// after we leave.
+// after we leave (the kernel re-enters group-stop at PTRACE_DETACH).
+//
+// Signals: a signal sent to the target while it is stopped stays pending and
+// is delivered normally after detach. A signal the kernel had already
+// dequeued while we were attaching (a signal-delivery-stop instead of our
+// interrupt-stop) is kept: that thread stays in its signal-delivery-stop and
+// the signal is passed to PTRACE_DETACH, so it is delivered with its original
+// siginfo.
+//
+// Threading: ptrace binds tracees to the thread that seized them, so stop(),
+// detach() and the destructor must run on the same thread, and so must the
+// Unwinder's use of the stopped threads.
 class StoppedProcess {
  public:
   // Fails, leaving the target untouched, with kNoSuchProcess, kPermissionDenied
   // (hint: ptrace_scope value and sysctl, CAP_SYS_PTRACE), or kAlreadyTraced
-  // (naming the TracerPid's command).
+  // (naming the TracerPid's command). Also kUsage (pid is our own, or a
+  // non-main thread id: the hint names its process) and kInternal (a thread
+  // did not stop within stop_timeout_ms, e.g. stuck in state D).
   static Result<StoppedProcess> stop(pid_t pid, const StopOptions& options = {});
 
   StoppedProcess(StoppedProcess&&) noexcept;
@@ -48,10 +61,13 @@ class StoppedProcess {
   StoppedProcess& operator=(const StoppedProcess&) = delete;
   ~StoppedProcess();  // detach(); never throws
 
-  pid_t pid() const;
-  // Stopped threads in /proc/PID/task order (the main thread first).
+  pid_t pid() const;  // 0 for a moved-from instance
+  // Stopped threads: the main thread first (absent if it has already exited),
+  // then ascending tids. Threads that exited while we attached are left out.
+  // Empty after detach(); the span is invalidated by detach() and moves.
   std::span<const StoppedThread> threads() const;
-  // Resumes and detaches every thread. Idempotent.
+  // Resumes and detaches every thread. Idempotent. Failures (a thread killed
+  // meanwhile) are logged, never reported.
   void detach();
   bool attached() const;
 

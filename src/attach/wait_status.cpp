@@ -60,21 +60,26 @@ const char* kind_name(WaitKind kind) {
   return "unknown";
 }
 
+std::string signal_name(int sig) {
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    return sig == SIGRTMIN ? "SIGRTMIN" : fmt::format("SIGRTMIN+{}", sig - SIGRTMIN);
+  if (const char* abbrev = sigabbrev_np(sig)) return fmt::format("SIG{}", abbrev);
+  return fmt::format("signal {}", sig);
+}
+
 std::string WaitStatus::describe() const {
   switch (kind) {
     case WaitKind::kExited:
       return fmt::format("exited {}", exit_code);
     case WaitKind::kKilled:
-      return fmt::format("killed by SIG{}{}", sigabbrev_np(signal) ? sigabbrev_np(signal) : "?",
+      return fmt::format("killed by {}{}", signal_name(signal),
                          core_dumped ? " (core dumped)" : "");
     case WaitKind::kEventStop:
-      return fmt::format("event-stop {} (SIG{})", event,
-                         sigabbrev_np(signal) ? sigabbrev_np(signal) : "?");
+      return fmt::format("event-stop {} ({})", event, signal_name(signal));
     case WaitKind::kSignalStop:
     case WaitKind::kGroupStop:
     case WaitKind::kInterruptStop:
-      return fmt::format("{} SIG{}", kind_name(kind),
-                         sigabbrev_np(signal) ? sigabbrev_np(signal) : "?");
+      return fmt::format("{} {}", kind_name(kind), signal_name(signal));
     default:
       return fmt::format("{} (raw {:#x})", kind_name(kind), raw);
   }

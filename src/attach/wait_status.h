@@ -50,5 +50,7 @@ struct WaitStatus {
 };
 
 const char* kind_name(WaitKind kind);
+// "SIGUSR1", "SIGRTMIN+1", or "signal 99".
+std::string signal_name(int sig);
 
 }  // namespace pyattach::attach

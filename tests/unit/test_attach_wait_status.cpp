@@ -70,3 +70,10 @@ TEST_CASE("WaitStatus stopped/gone predicates") {
   CHECK_FALSE(WaitStatus::decode(0xffff).is_stopped());
   CHECK_FALSE(WaitStatus::decode(0xffff).is_gone());
 }
+
+TEST_CASE("signal_name") {
+  CHECK(signal_name(SIGUSR1) == "SIGUSR1");
+  CHECK(signal_name(SIGRTMIN) == "SIGRTMIN");
+  CHECK(signal_name(SIGRTMIN + 1) == "SIGRTMIN+1");
+  CHECK(signal_name(99) == "signal 99");
+}
