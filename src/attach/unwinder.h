@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include <memory>
 #include <vector>
 
 #include "core/native_frame.h"
@@ -24,6 +25,20 @@ struct UnwindOptions {
 // frame is 0 when unknown.
 // The thread must be ptrace-stopped by the caller (libunwind's proc-info lookup
 // needs the UPT handle of that tid).
+//
+// Frames: ip is UNW_REG_IP (a return address above #0), sp is UNW_REG_SP, cfa
+// is the next (caller) frame's sp; callee_saved holds what unw_get_reg
+// recovers (nullopt where it cannot). sp strictly increases from frame to
+// frame, except across a signal frame (a handler on a sigaltstack).
+// Unwind tables come from the mapped files on disk (libunwind maps them by
+// the paths in /proc/PID/maps); table lookups and stack reads go through
+// `memory`, so a snapshot must contain .eh_frame_hdr/.eh_frame as well as the
+// stacks.
+//
+// Caching: unwind info is cached per Unwinder (UNW_CACHE_GLOBAL) and per tid.
+// Call flush_cache() after the target has run (modules may have been loaded
+// or unloaded) before unwinding it again. Not thread-safe; one unwind at a
+// time per Unwinder.
 class Unwinder {
  public:
   explicit Unwinder(pid_t pid);
@@ -31,9 +46,14 @@ class Unwinder {
   Unwinder(const Unwinder&) = delete;
   Unwinder& operator=(const Unwinder&) = delete;
 
+  // Fails (kInternal) only when libunwind cannot start; a stack that cannot
+  // be walked far yields fewer frames (at least frame #0 when regs.rip != 0).
   Result<std::vector<NativeFrame>> unwind(pid_t tid, const user_regs_struct& regs,
                                           const RemoteMemory& memory,
                                           const UnwindOptions& options = {});
+
+  // Drops cached unwind info and per-thread handles.
+  void flush_cache();
 
  private:
   struct Impl;

@@ -1,0 +1,255 @@
+#include "attach/unwinder.h"
+
+#include <libunwind-ptrace.h>
+#include <libunwind.h>
+
+#include <array>
+#include <memory>
+#include <type_traits>
+#include <unordered_map>
+
+#include "core/log.h"
+
+namespace pyattach::attach {
+namespace {
+
+const std::shared_ptr<spdlog::logger>& logger() {
+  static const auto l = log::get("unwind");
+  return l;
+}
+
+// What libunwind hands back to our accessors as `arg` for one unwind.
+struct Context {
+  void* upt = nullptr;  // _UPT_create(tid) handle, for the _UPT_* callbacks
+  const user_regs_struct* regs = nullptr;
+  const RemoteMemory* memory = nullptr;
+};
+
+// _UPT_find_proc_info calls back into our access_mem with *its* arg, the UPT
+// handle, not our Context (libunwind src/ptrace/_UPT_find_proc_info.c passes it
+// down to tdep_search_unwind_table). The unwind in progress on this thread
+// lets us map either pointer back to the Context.
+thread_local Context* t_active = nullptr;
+
+Context* resolve(void* arg) {
+  Context* ctx = t_active;
+  if (ctx == nullptr) return nullptr;
+  if (arg == ctx || arg == ctx->upt) return ctx;
+  return nullptr;
+}
+
+// Frame-0 register values from the saved user_regs_struct.
+bool reg_value(const user_regs_struct& r, unw_regnum_t reg, unw_word_t& out) {
+  switch (reg) {
+    case UNW_X86_64_RAX: out = r.rax; return true;
+    case UNW_X86_64_RDX: out = r.rdx; return true;
+    case UNW_X86_64_RCX: out = r.rcx; return true;
+    case UNW_X86_64_RBX: out = r.rbx; return true;
+    case UNW_X86_64_RSI: out = r.rsi; return true;
+    case UNW_X86_64_RDI: out = r.rdi; return true;
+    case UNW_X86_64_RBP: out = r.rbp; return true;
+    case UNW_X86_64_RSP: out = r.rsp; return true;
+    case UNW_X86_64_R8: out = r.r8; return true;
+    case UNW_X86_64_R9: out = r.r9; return true;
+    case UNW_X86_64_R10: out = r.r10; return true;
+    case UNW_X86_64_R11: out = r.r11; return true;
+    case UNW_X86_64_R12: out = r.r12; return true;
+    case UNW_X86_64_R13: out = r.r13; return true;
+    case UNW_X86_64_R14: out = r.r14; return true;
+    case UNW_X86_64_R15: out = r.r15; return true;
+    case UNW_X86_64_RIP: out = r.rip; return true;
+    default: return false;
+  }
+}
+
+extern "C" {
+
+int acc_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi,
+                       int need_unwind_info, void* arg) {
+  Context* ctx = resolve(arg);
+  if (!ctx) return -UNW_EINVAL;
+  return _UPT_find_proc_info(as, ip, pi, need_unwind_info, ctx->upt);
+}
+
+void acc_put_unwind_info(unw_addr_space_t as, unw_proc_info_t* pi, void* arg) {
+  Context* ctx = resolve(arg);
+  // _UPT_put_unwind_info only frees pi->unwind_info; it ignores its arg.
+  _UPT_put_unwind_info(as, pi, ctx ? ctx->upt : arg);
+}
+
+int acc_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t* addr, void* arg) {
+  Context* ctx = resolve(arg);
+  if (!ctx) return -UNW_ENOINFO;
+  return _UPT_get_dyn_info_list_addr(as, addr, ctx->upt);
+}
+
+int acc_access_mem(unw_addr_space_t, unw_word_t addr, unw_word_t* val, int write,
+                   void* arg) {
+  Context* ctx = resolve(arg);
+  if (!ctx || write) return -UNW_EINVAL;  // we never write to the target
+  auto v = ctx->memory->read_u64(RemoteAddr(addr));
+  if (!v) {
+    logger()->trace("access_mem({:#x}) failed: {}", addr, v.error().message);
+    return -UNW_EINVAL;
+  }
+  *val = *v;
+  return 0;
+}
+
+int acc_access_reg(unw_addr_space_t, unw_regnum_t reg, unw_word_t* val, int write,
+                   void* arg) {
+  Context* ctx = resolve(arg);
+  if (!ctx || write) return -UNW_EINVAL;
+  return reg_value(*ctx->regs, reg, *val) ? 0 : -UNW_EBADREG;
+}
+
+int acc_access_fpreg(unw_addr_space_t, unw_regnum_t, unw_fpreg_t*, int, void*) {
+  return -UNW_EINVAL;
+}
+
+int acc_resume(unw_addr_space_t, unw_cursor_t*, void*) { return -UNW_EINVAL; }
+
+int acc_get_proc_name(unw_addr_space_t as, unw_word_t addr, char* buf, size_t len,
+                      unw_word_t* offp, void* arg) {
+  Context* ctx = resolve(arg);
+  if (!ctx) return -UNW_EINVAL;
+  return _UPT_get_proc_name(as, addr, buf, len, offp, ctx->upt);
+}
+
+}  // extern "C"
+
+unw_accessors_t g_accessors = {
+    acc_find_proc_info, acc_put_unwind_info, acc_get_dyn_info_list_addr,
+    acc_access_mem,     acc_access_reg,      acc_access_fpreg,
+    acc_resume,         acc_get_proc_name,
+};
+
+struct UptDeleter {
+  void operator()(void* upt) const {
+    if (upt) _UPT_destroy(upt);
+  }
+};
+using UptHandle = std::unique_ptr<void, UptDeleter>;
+
+struct AddrSpaceDeleter {
+  void operator()(unw_addr_space_t as) const {
+    if (as) unw_destroy_addr_space(as);
+  }
+};
+using AddrSpace =
+    std::unique_ptr<std::remove_pointer_t<unw_addr_space_t>, AddrSpaceDeleter>;
+
+// Sets t_active for the duration of one unwind, restoring any outer value.
+class ActiveContext {
+ public:
+  explicit ActiveContext(Context* ctx) : saved_(t_active) { t_active = ctx; }
+  ~ActiveContext() { t_active = saved_; }
+  ActiveContext(const ActiveContext&) = delete;
+  ActiveContext& operator=(const ActiveContext&) = delete;
+
+ private:
+  Context* saved_;
+};
+
+constexpr std::array<unw_regnum_t, static_cast<int>(CalleeSaved::count)> kCalleeSaved = {
+    UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+    UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15,
+};
+
+}  // namespace
+
+struct Unwinder::Impl {
+  pid_t pid = 0;
+  AddrSpace addr_space;
+  // One UPT handle per thread; each caches the ELF image it last looked at.
+  std::unordered_map<pid_t, UptHandle> upts;
+};
+
+Unwinder::Unwinder(pid_t pid) : impl_(std::make_unique<Impl>()) {
+  impl_->pid = pid;
+  impl_->addr_space.reset(unw_create_addr_space(&g_accessors, 0));
+  if (impl_->addr_space) {
+    // Caches proc-info per address space across unwinds of all threads.
+    unw_set_caching_policy(impl_->addr_space.get(), UNW_CACHE_GLOBAL);
+  } else {
+    logger()->error("unw_create_addr_space failed");
+  }
+}
+
+Unwinder::~Unwinder() = default;
+
+void Unwinder::flush_cache() {
+  if (impl_->addr_space) unw_flush_cache(impl_->addr_space.get(), 0, 0);
+  impl_->upts.clear();
+}
+
+Result<std::vector<NativeFrame>> Unwinder::unwind(pid_t tid, const user_regs_struct& regs,
+                                                  const RemoteMemory& memory,
+                                                  const UnwindOptions& options) {
+  if (!impl_->addr_space)
+    return fail(ErrorCode::kInternal, "libunwind address space could not be created");
+  auto& upt = impl_->upts[tid];
+  if (!upt) {
+    upt.reset(_UPT_create(tid));
+    if (!upt) {
+      impl_->upts.erase(tid);
+      return fail(ErrorCode::kInternal,
+                  "_UPT_create failed for thread " + std::to_string(tid));
+    }
+  }
+  Context ctx{upt.get(), &regs, &memory};
+  ActiveContext active(&ctx);
+
+  unw_cursor_t cursor;
+  if (int r = unw_init_remote(&cursor, impl_->addr_space.get(), &ctx); r < 0)
+    return fail(ErrorCode::kInternal,
+                "unw_init_remote for thread " + std::to_string(tid) + ": " +
+                    unw_strerror(r));
+
+  std::vector<NativeFrame> frames;
+  const char* why = "max_frames";
+  while (frames.size() < options.max_frames) {
+    NativeFrame f;
+    unw_word_t ip = 0, sp = 0;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 ||
+        unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0) {
+      why = "registers unreadable";
+      break;
+    }
+    if (ip == 0) {
+      why = "ip 0";
+      break;
+    }
+    f.ip = ip;
+    f.sp = sp;
+    for (std::size_t i = 0; i < kCalleeSaved.size(); ++i) {
+      unw_word_t v = 0;
+      if (unw_get_reg(&cursor, kCalleeSaved[i], &v) >= 0) f.callee_saved[i] = v;
+    }
+    bool signal_frame = unw_is_signal_frame(&cursor) > 0;
+    frames.push_back(f);
+    logger()->trace("thread {} #{} ip {:#x} sp {:#x}", tid, frames.size() - 1, ip, sp);
+
+    int step = unw_step(&cursor);
+    if (step <= 0) {
+      why = step == 0 ? "end of stack" : unw_strerror(step);
+      break;
+    }
+    unw_word_t next_sp = 0;
+    if (unw_get_reg(&cursor, UNW_REG_SP, &next_sp) < 0) {
+      why = "caller sp unreadable";
+      break;
+    }
+    // Stacks grow down, so a caller's sp is above its callee's. Across a
+    // signal frame the handler may run on a sigaltstack, anywhere in memory.
+    if (next_sp <= sp && !signal_frame) {
+      why = "sp did not increase";
+      break;
+    }
+    frames.back().cfa = next_sp > sp ? next_sp : 0;
+  }
+  logger()->debug("thread {}: {} frames (stopped: {})", tid, frames.size(), why);
+  return frames;
+}
+
+}  // namespace pyattach::attach
