@@ -24,6 +24,14 @@ struct ElfSection {
   std::uint64_t addr = 0;    // link-time virtual address (sh_addr)
   std::uint64_t offset = 0;  // file offset
   std::uint64_t size = 0;
+  std::uint32_t type = 0;    // sh_type (SHT_PROGBITS, SHT_NOBITS, ...)
+  std::uint64_t flags = 0;   // sh_flags (SHF_COMPRESSED, ...)
+};
+
+struct ElfOpenOptions {
+  // false skips .symtab/.dynsym (symbol_at and find_symbol then find
+  // nothing), for callers that want only sections, notes and segments.
+  bool load_symbols = true;
 };
 
 struct ElfLoadSegment {
@@ -32,12 +40,16 @@ struct ElfLoadSegment {
 };
 
 // Loads .symtab and .dynsym (both, merged, deduplicated by address and name)
-// eagerly into sorted vectors, then closes nothing: the file stays mapped
-// read-only for section reads. Fails with kDebugInfo if the file is not a
-// 64-bit x86-64 ELF.
+// eagerly into sorted vectors, and keeps the file open (not mapped: a file
+// truncated under us then fails a read instead of raising SIGBUS) for section
+// reads. Every offset and size in the file is bounds-checked. Fails with
+// kDebugInfo if the file cannot be read, is not a 64-bit x86-64 ELF, or its
+// header tables lie past its end; a malformed symbol table is skipped with a
+// warning on the "elf" logger.
 class ElfFile {
  public:
   static Result<ElfFile> open(const std::string& path);
+  static Result<ElfFile> open(const std::string& path, const ElfOpenOptions& options);
   ElfFile(ElfFile&&) noexcept;
   ElfFile& operator=(ElfFile&&) noexcept;
   ~ElfFile();
@@ -51,9 +63,16 @@ class ElfFile {
   bool has_dwarf() const;  // a .debug_info section is present
 
   const std::vector<ElfLoadSegment>& load_segments() const;
+  // The first section with this name.
   std::optional<ElfSection> section(std::string_view name) const;
+  // Every section header, in file order (index 0 is the null section).
+  const std::vector<ElfSection>& sections() const;
   // Raw bytes of a section (empty for NOBITS).
   Result<std::vector<std::byte>> section_data(std::string_view name) const;
+  // `size` bytes of the file at `file_offset`; fails with kDebugInfo past
+  // its end. For reading a large section piecewise.
+  Result<std::vector<std::byte>> read_bytes(std::uint64_t file_offset,
+                                            std::uint64_t size) const;
 
   // The function or object symbol covering a link-time address: the symbol
   // with the greatest value <= addr, and addr < value + size when size != 0.

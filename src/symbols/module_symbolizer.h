@@ -40,6 +40,7 @@ class ModuleSymbolizer final : public Symbolizer {
 
  private:
   std::vector<LoadedModule> modules_;  // sorted by start
+  std::vector<std::uint64_t> max_end_;  // prefix maximum of modules_[i].end
 };
 
 }  // namespace pyattach::symbols

@@ -1,0 +1,309 @@
+#include <doctest/doctest.h>
+#include <elf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "symbols/elf_file.h"
+
+using namespace pyattach;
+using symbols::ElfFile;
+
+namespace {
+
+const std::string kFixtures = PYATTACH_SYMBOL_FIXTURES_DIR;
+const std::string kLib = kFixtures + "/liblayouts_dwarf5.so";
+
+std::vector<char> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A scratch directory removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir()
+      : path_(std::filesystem::temp_directory_path() /
+              ("pyattach_elf_test_" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::vector<char>& bytes) const {
+    const auto p = (path_ / name).string();
+    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return p;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The build ID as `readelf -n` printed it at build time.
+std::string readelf_build_id() {
+  std::ifstream in(kFixtures + "/liblayouts_notes.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find("Build ID: ");
+    if (at != std::string::npos) return line.substr(at + 10);
+  }
+  return {};
+}
+
+// Silences topic loggers for a test that feeds garbage on purpose.
+class QuietLogs {
+ public:
+  QuietLogs(std::initializer_list<const char*> topics) {
+    for (const char* t : topics) {
+      auto logger = log::get(t);
+      saved_.emplace_back(logger, logger->level());
+      logger->set_level(spdlog::level::off);
+    }
+  }
+  ~QuietLogs() {
+    for (auto& [logger, level] : saved_) logger->set_level(level);
+  }
+
+ private:
+  std::vector<std::pair<std::shared_ptr<spdlog::logger>, spdlog::level::level_enum>> saved_;
+};
+
+// Calls every query; the point is that none of them crashes.
+void exercise(const ElfFile& elf) {
+  (void)elf.build_id();
+  (void)elf.debuglink();
+  (void)elf.has_dwarf();
+  for (const auto& s : elf.sections()) (void)elf.section_data(s.name);
+  for (std::uint64_t a : {0ull, 0x1000ull, 0x1100ull, 0x4000ull, ~0ull}) (void)elf.symbol_at(a);
+  (void)elf.find_symbol("fx_function_a");
+}
+
+}  // namespace
+
+TEST_CASE("ElfFile reads symbols, sections, segments and notes of the fixture") {
+  auto elf = ElfFile::open(kLib);
+  REQUIRE_MESSAGE(elf, (elf ? std::string() : elf.error().message));
+  CHECK(elf->path() == kLib);
+  CHECK(elf->is_pie_or_shared());
+  CHECK(elf->has_dwarf());
+  CHECK(elf->debuglink().empty());
+
+  const std::string expected_id = readelf_build_id();
+  REQUIRE(expected_id.size() == 40);
+  CHECK(elf->build_id() == expected_id);
+
+  const auto& segs = elf->load_segments();
+  REQUIRE_FALSE(segs.empty());
+  CHECK(std::any_of(segs.begin(), segs.end(), [](const auto& s) { return s.executable; }));
+  for (std::size_t i = 1; i < segs.size(); ++i) CHECK(segs[i - 1].vaddr < segs[i].vaddr);
+
+  auto text = elf->section(".text");
+  REQUIRE(text);
+  CHECK(text->type == SHT_PROGBITS);
+  CHECK(text->size > 0);
+  CHECK_FALSE(elf->section(".no_such_section"));
+  auto comment = elf->section_data(".comment");
+  REQUIRE(comment);
+  const std::string comment_text(reinterpret_cast<const char*>(comment->data()), comment->size());
+  CHECK(comment_text.find("GCC") != std::string::npos);
+  auto missing = elf->section_data(".no_such_section");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == ErrorCode::kDebugInfo);
+  CHECK(missing.error().message == "no section .no_such_section in " + kLib);
+  CHECK(elf->sections().front().name.empty());  // the null section
+
+  SUBCASE("functions and objects") {
+    const auto* fn = elf->find_symbol("fx_function_a");
+    REQUIRE(fn != nullptr);
+    CHECK(fn->is_function);
+    CHECK(fn->size > 0);
+    CHECK(fn->value >= text->addr);
+    CHECK(elf->symbol_at(fn->value) == fn);
+    CHECK(elf->symbol_at(fn->value + fn->size - 1) == fn);
+    const auto* after = elf->symbol_at(fn->value + fn->size);
+    CHECK((after == nullptr || after->name != "fx_function_a"));
+
+    const auto* obj = elf->find_symbol("fx_outer_object");
+    REQUIRE(obj != nullptr);
+    CHECK_FALSE(obj->is_function);
+    CHECK(obj->size > 0);
+    CHECK(elf->symbol_at(obj->value + 1) == obj);
+
+    // A file-local function is in .symtab only.
+    const auto* local = elf->find_symbol("fx_static_function");
+    REQUIRE(local != nullptr);
+    CHECK(local->is_function);
+  }
+
+  SUBCASE("unsized labels cover only up to the next symbol in their section") {
+    const auto* label = elf->find_symbol("fx_asm_label");
+    REQUIRE(label != nullptr);
+    CHECK(label->size == 0);
+    CHECK_FALSE(label->is_function);
+    CHECK(elf->symbol_at(label->value + 2) == label);
+  }
+
+  SUBCASE("undefined, unknown and out-of-range lookups find nothing") {
+    CHECK(elf->find_symbol("__cxa_finalize") == nullptr);  // undefined (weak) here
+    CHECK(elf->find_symbol("no_such_symbol") == nullptr);
+    CHECK(elf->find_symbol("") == nullptr);
+    CHECK(elf->symbol_at(0) == nullptr);
+    CHECK(elf->symbol_at(~0ull) == nullptr);
+  }
+
+  SUBCASE("each symbol appears once although .symtab repeats .dynsym") {
+    const auto* fn = elf->find_symbol("fx_function_a");
+    REQUIRE(fn != nullptr);
+    const auto* again = elf->symbol_at(fn->value);
+    CHECK(again == fn);
+  }
+}
+
+TEST_CASE("ElfFile without symbols still reads sections and notes") {
+  auto elf = ElfFile::open(kLib, symbols::ElfOpenOptions{.load_symbols = false});
+  REQUIRE(elf);
+  CHECK(elf->find_symbol("fx_function_a") == nullptr);
+  CHECK(elf->build_id() == readelf_build_id());
+  CHECK(elf->has_dwarf());
+}
+
+TEST_CASE("ElfFile reads the debuglink of a stripped file and its split debug file") {
+  auto stripped = ElfFile::open(kFixtures + "/liblayouts_stripped.so");
+  REQUIRE(stripped);
+  CHECK(stripped->debuglink() == "liblayouts.debug");
+  CHECK_FALSE(stripped->has_dwarf());
+  CHECK(stripped->build_id() == readelf_build_id());
+  CHECK(stripped->find_symbol("fx_function_a") != nullptr);
+
+  auto debug = ElfFile::open(kFixtures + "/liblayouts.debug");
+  REQUIRE(debug);
+  CHECK(debug->has_dwarf());
+  CHECK(debug->build_id() == readelf_build_id());
+  auto text = debug->section(".text");
+  REQUIRE(text);
+  CHECK(text->type == SHT_NOBITS);
+  auto bytes = debug->section_data(".text");
+  REQUIRE(bytes);
+  CHECK(bytes->empty());
+}
+
+TEST_CASE("ElfFile reads a non-PIE executable") {
+  auto elf = ElfFile::open(kFixtures + "/fx_exec");
+  REQUIRE(elf);
+  CHECK_FALSE(elf->is_pie_or_shared());
+  const auto* fn = elf->find_symbol("fx_exec_function");
+  REQUIRE(fn != nullptr);
+  CHECK(fn->is_function);
+  CHECK(fn->value >= 0x400000);
+}
+
+TEST_CASE("ElfFile fails cleanly on files that are not ELF or are truncated") {
+  TempDir dir;
+  const auto lib = read_file(kLib);
+  REQUIRE(lib.size() > 4096);
+
+  std::vector<char> elf32(lib.begin(), lib.begin() + 64);
+  elf32[EI_CLASS] = ELFCLASS32;
+  std::vector<char> bad_shentsize(lib);
+  bad_shentsize[offsetof(Elf64_Ehdr, e_shentsize)] = 12;
+  std::vector<char> huge_shnum(lib);
+  huge_shnum[offsetof(Elf64_Ehdr, e_shnum)] = '\xff';
+  huge_shnum[offsetof(Elf64_Ehdr, e_shnum) + 1] = '\x7f';
+
+  struct Case {
+    const char* name;
+    std::vector<char> bytes;
+    const char* error;  // the message after "<what>: " ... before the path
+  };
+  const std::array cases = {
+      Case{"empty", {}, "not an ELF file (too short): "},
+      Case{"short", std::vector<char>(10, 'x'), "not an ELF file (too short): "},
+      Case{"text", std::vector<char>(200, 'x'), "not an ELF file: "},
+      Case{"elf32", elf32, "not a 64-bit x86-64 ELF file: "},
+      Case{"headers_only", std::vector<char>(lib.begin(), lib.begin() + 64), "truncated ELF file "},
+      Case{"half", std::vector<char>(lib.begin(), lib.begin() + lib.size() / 2),
+           "truncated ELF file "},
+      Case{"bad_shentsize", bad_shentsize, "corrupt ELF section header size in "},
+      Case{"huge_shnum", huge_shnum, "truncated ELF file "},
+  };
+  for (const auto& c : cases) {
+    SUBCASE(c.name) {
+      const auto path = dir.write(c.name, c.bytes);
+      auto elf = ElfFile::open(path);
+      REQUIRE_FALSE(elf);
+      CHECK(elf.error().code == ErrorCode::kDebugInfo);
+      CHECK_MESSAGE(elf.error().message.starts_with(c.error), elf.error().message);
+      CHECK(elf.error().message.find(path) != std::string::npos);
+    }
+  }
+
+  SUBCASE("missing file") {
+    auto elf = ElfFile::open(dir.path() + "/nope.so");
+    REQUIRE_FALSE(elf);
+    CHECK(elf.error().code == ErrorCode::kDebugInfo);
+    CHECK(elf.error().sys_errno == ENOENT);
+    CHECK(elf.error().message ==
+          "cannot open " + dir.path() + "/nope.so: No such file or directory");
+  }
+  SUBCASE("directory") {
+    auto elf = ElfFile::open(dir.path());
+    REQUIRE_FALSE(elf);
+    CHECK(elf.error().message == "not a regular file: " + dir.path());
+  }
+}
+
+TEST_CASE("ElfFile survives every truncation and random corruption of the fixture") {
+  QuietLogs quiet{"elf"};
+  TempDir dir;
+  const auto lib = read_file(kLib);
+  REQUIRE_FALSE(lib.empty());
+  int opened = 0;
+  for (std::size_t len = 0; len < lib.size(); len += 97) {
+    const auto path = dir.write("cut.so", std::vector<char>(lib.begin(), lib.begin() +
+                                                                 static_cast<std::ptrdiff_t>(len)));
+    if (auto elf = ElfFile::open(path)) {
+      ++opened;
+      exercise(*elf);
+    }
+  }
+  CHECK(opened == 0);  // the section header table is at the end
+
+  // Flip bytes in the ELF header, the program and section header tables and
+  // the symbol/string tables: open may succeed or fail, but never crash.
+  std::mt19937 rng(12345);
+  const auto sh_off = [&] {
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, lib.data(), sizeof eh);
+    return static_cast<std::size_t>(eh.e_shoff);
+  }();
+  std::uniform_int_distribution<std::size_t> header_byte(0, 64 + 14 * 56);
+  std::uniform_int_distribution<std::size_t> table_byte(sh_off, lib.size() - 1);
+  std::uniform_int_distribution<std::size_t> any_byte(0, lib.size() - 1);
+  std::uniform_int_distribution<int> value(0, 255);
+  for (int round = 0; round < 300; ++round) {
+    auto bytes = lib;
+    for (int k = 0; k < 4; ++k) {
+      const std::size_t at =
+          round % 3 == 0 ? header_byte(rng) : (round % 3 == 1 ? table_byte(rng) : any_byte(rng));
+      bytes[at] = static_cast<char>(value(rng));
+    }
+    const auto path = dir.write("fuzz.so", bytes);
+    if (auto elf = ElfFile::open(path)) exercise(*elf);
+  }
+}
