@@ -107,8 +107,14 @@ void release() {
   std::lock_guard lock(g_mutex);
   if (g_users == 0 || --g_users > 0) return;
   for (std::size_t i = 0; i < kSignals.size(); ++i) {
-    if (g_installed[i]) ::sigaction(kSignals[i], &g_previous[i], nullptr);
+    if (!g_installed[i]) continue;
     g_installed[i] = false;
+    // Someone (the CLI) may have installed a handler of its own since: keep it.
+    struct sigaction current {};
+    if (::sigaction(kSignals[i], nullptr, &current) == 0 &&
+        current.sa_handler != on_fatal_signal)
+      continue;
+    ::sigaction(kSignals[i], &g_previous[i], nullptr);
   }
 }
 

@@ -18,9 +18,10 @@
 namespace pyattach::attach::fatal_signals {
 
 // Reference-counted: the first acquire installs the handlers (remembering the
-// previous dispositions), the last release restores them. A signal that was
-// SIG_IGN before is left ignored (e.g. SIGHUP under nohup). Not thread-safe
-// against the signal handler; call from normal code only.
+// previous dispositions), the last release restores them, unless the
+// disposition was changed meanwhile by someone else (theirs is kept). A signal
+// that was SIG_IGN before is left ignored (e.g. SIGHUP under nohup). Call from
+// normal code only, never from a signal handler.
 void acquire();
 void release();
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -107,6 +108,46 @@ bool apply_status(Tracee& t, const WaitStatus& ws) {
   return true;
 }
 
+// Threads we seized that never reported their stop (stuck in the kernel, e.g.
+// a vfork parent): a running tracee cannot be PTRACE_DETACHed, so they are
+// kept here and detached as soon as they stop, at the next stop() or
+// detach() on the same tracer thread. Until then (or until pyattach exits,
+// when the kernel detaches them) they stay traced.
+struct Orphan {
+  pid_t tid = 0;
+  pid_t tracer = 0;
+  bool in_table = false;
+};
+std::mutex g_orphans_mutex;
+std::vector<Orphan> g_orphans;
+
+pid_t current_tid() { return static_cast<pid_t>(::gettid()); }
+
+void adopt_orphan(const Tracee& t) {
+  std::lock_guard lock(g_orphans_mutex);
+  g_orphans.push_back(Orphan{t.tid, current_tid(), t.in_table});
+}
+
+void release_orphans() {
+  std::lock_guard lock(g_orphans_mutex);
+  const pid_t self = current_tid();
+  std::erase_if(g_orphans, [self](const Orphan& o) {
+    if (o.tracer != self) return false;
+    auto ws = wait_nohang(o.tid);
+    bool done = false;
+    if (!ws || (*ws && (*ws)->is_gone())) {
+      done = true;  // ECHILD or exited: nothing left to detach
+    } else if (*ws && (*ws)->is_stopped()) {
+      int sig = (*ws)->kind == WaitKind::kSignalStop ? (*ws)->signal : 0;
+      (void)ptrace_detach(o.tid, sig);
+      logger()->info("detached thread {}, which had not stopped in time", o.tid);
+      done = true;
+    }
+    if (done && o.in_table) fatal_signals::remove(o.tid);
+    return done;
+  });
+}
+
 }  // namespace
 
 struct StoppedProcess::State {
@@ -151,8 +192,11 @@ struct StoppedProcess::State {
       if (t.gone) {
         reap(t.tid);
       } else if (!t.stopped) {
-        logger()->warn("thread {} did not stop; it stays traced until pyattach exits",
+        logger()->warn("thread {} did not stop; it is detached once it stops, or when "
+                       "pyattach exits",
                        t.tid);
+        adopt_orphan(t);
+        continue;  // stays in the fatal-signal table
       } else if (auto r = ptrace_detach(t.tid, t.pending_signal); !r) {
         // ESRCH here means the thread died while stopped (SIGKILL).
         logger()->debug("detach {}: {}", t.tid, r.error().message);
@@ -284,6 +328,7 @@ StoppedProcess& StoppedProcess::operator=(StoppedProcess&& other) noexcept {
 StoppedProcess::~StoppedProcess() { detach(); }
 
 Result<StoppedProcess> StoppedProcess::stop(pid_t pid, const StopOptions& options) {
+  release_orphans();  // before the TracerPid check: an orphan may be ours
   if (pid <= 0) return no_such_process(pid);
   if (pid == ::getpid())
     return fail(ErrorCode::kUsage, "pyattach cannot attach to itself");
@@ -333,6 +378,7 @@ void StoppedProcess::detach() {
   try {
     logger()->debug("detaching from process {}", state_->pid);
     state_->release_all(std::chrono::milliseconds(0));
+    release_orphans();
   } catch (...) {
     // Logging may allocate; never let that escape a destructor.
   }

@@ -345,6 +345,15 @@ int target_main(int argc, char** argv) {
   if (argc < 1) return 2;
   std::string mode = argv[0];
   if (mode == "exit-now") return 0;
+  if (mode == "vfork") {
+    // The parent sleeps (killable, state D) until the child execs or exits;
+    // the child pauses forever. PTRACE_INTERRUPT cannot stop the parent.
+    pid_t child = ::vfork();
+    if (child == 0) {
+      for (;;) ::pause();
+    }
+    for (;;) ::pause();
+  }
   if ((mode == "heartbeat" || mode == "churn") && argc == 3) {
     Shared* sh = map_shared(std::atoi(argv[1]));
     if (!sh) return 2;
