@@ -2,14 +2,118 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
+
 namespace pyattach::cpython {
+namespace {
+
+// The value layer's fields: each one is optional (see Offsets). What is
+// missing is logged once per load, at debug level.
+void load_value_offsets(const TypeLayouts& layouts, Offsets& o) {
+  const PythonVersion& v = o.version;
+  std::vector<std::string> absent;
+  auto want = [&](std::uint64_t& out, std::string_view type, std::string_view path) {
+    if (auto off = layouts.offset_of(type, path))
+      out = *off;
+    else
+      absent.push_back(fmt::format("{}.{}", type, path));
+  };
+  auto want_size = [&](std::uint64_t& out, std::string_view type) {
+    if (auto size = layouts.size_of(type))
+      out = *size;
+    else
+      absent.push_back(fmt::format("sizeof({})", type));
+  };
+
+  want(o.type_slots.tp_basicsize, "PyTypeObject", "tp_basicsize");
+  want(o.type_slots.tp_itemsize, "PyTypeObject", "tp_itemsize");
+  want(o.type_slots.tp_flags, "PyTypeObject", "tp_flags");
+  want(o.type_slots.tp_dictoffset, "PyTypeObject", "tp_dictoffset");
+  if (v.at_least(3, 12)) {
+    want(o.long_object.ob_digit, "PyLongObject", "long_value.ob_digit");
+    want(o.long_object.lv_tag, "PyLongObject", "long_value.lv_tag");
+  } else {
+    want(o.long_object.ob_digit, "PyLongObject", "ob_digit");
+  }
+  want(o.number.ob_fval, "PyFloatObject", "ob_fval");
+  want(o.number.cval_real, "PyComplexObject", "cval.real");
+  want(o.number.cval_imag, "PyComplexObject", "cval.imag");
+  want(o.sequence.list_ob_item, "PyListObject", "ob_item");
+  want(o.sequence.tuple_ob_item, "PyTupleObject", "ob_item");
+  want(o.sequence.bytearray_ob_start, "PyByteArrayObject", "ob_start");
+  want(o.dict.ma_used, "PyDictObject", "ma_used");
+  want(o.dict.ma_keys, "PyDictObject", "ma_keys");
+  want(o.dict.ma_values, "PyDictObject", "ma_values");
+  want(o.dict_keys.dk_nentries, "PyDictKeysObject", "dk_nentries");
+  want(o.dict_keys.dk_indices, "PyDictKeysObject", "dk_indices");
+  want_size(o.dict_entry.size, "PyDictKeyEntry");
+  want(o.dict_entry.me_key, "PyDictKeyEntry", "me_key");
+  want(o.dict_entry.me_value, "PyDictKeyEntry", "me_value");
+  if (v.at_least(3, 11)) {
+    want(o.type_slots.ht_cached_keys, "PyHeapTypeObject", "ht_cached_keys");
+    want(o.dict_keys.dk_log2_size, "PyDictKeysObject", "dk_log2_size");
+    want(o.dict_keys.dk_log2_index_bytes, "PyDictKeysObject", "dk_log2_index_bytes");
+    want(o.dict_keys.dk_kind, "PyDictKeysObject", "dk_kind");
+    want_size(o.dict_entry.unicode_size, "PyDictUnicodeEntry");
+    want(o.dict_entry.unicode_me_key, "PyDictUnicodeEntry", "me_key");
+    want(o.dict_entry.unicode_me_value, "PyDictUnicodeEntry", "me_value");
+    want(o.dict_values.values, "PyDictValues", "values");
+    if (v.at_least(3, 13)) want(o.dict_values.valid, "PyDictValues", "valid");
+  } else {
+    want(o.dict_keys.dk_size, "PyDictKeysObject", "dk_size");
+  }
+  want(o.set.used, "PySetObject", "used");
+  want(o.set.mask, "PySetObject", "mask");
+  want(o.set.table, "PySetObject", "table");
+  want_size(o.set.entry_size, "setentry");
+  want(o.set.entry_key, "setentry", "key");
+  want(o.misc.exc_args, "PyBaseExceptionObject", "args");
+  want(o.misc.func_name, "PyFunctionObject", "func_name");
+  want(o.misc.func_qualname, "PyFunctionObject", "func_qualname");
+  want(o.misc.im_func, "PyMethodObject", "im_func");
+  want(o.misc.im_self, "PyMethodObject", "im_self");
+  want(o.misc.md_name, "PyModuleObject", "md_name");
+  want(o.misc.cell_ob_ref, "PyCellObject", "ob_ref");
+  want(o.misc.wrapper_descr, "wrapperobject", "descr");
+  want(o.misc.wrapper_self, "wrapperobject", "self");
+  want(o.misc.descr_d_base, "PyWrapperDescrObject", "d_base");
+  want(o.misc.wrapperbase_name, "wrapperbase", "name");
+  want(o.frame_vars.co_nlocals, "PyCodeObject", "co_nlocals");
+  if (v.at_least(3, 11)) {
+    want(o.frame_vars.f_frame, "PyFrameObject", "f_frame");
+    want(o.frame_vars.iframe_globals, "_PyInterpreterFrame", "f_globals");
+    want(o.frame_vars.iframe_builtins, "_PyInterpreterFrame", "f_builtins");
+    want(o.frame_vars.co_localsplusnames, "PyCodeObject", "co_localsplusnames");
+    want(o.frame_vars.co_localspluskinds, "PyCodeObject", "co_localspluskinds");
+    want(o.frame_vars.co_nlocalsplus, "PyCodeObject", "co_nlocalsplus");
+  } else {
+    want(o.frame_vars.f_localsplus, "PyFrameObject", "f_localsplus");
+    want(o.frame_vars.f_globals, "PyFrameObject", "f_globals");
+    want(o.frame_vars.f_builtins, "PyFrameObject", "f_builtins");
+    want(o.frame_vars.co_varnames, "PyCodeObject", "co_varnames");
+    want(o.frame_vars.co_cellvars, "PyCodeObject", "co_cellvars");
+    want(o.frame_vars.co_freevars, "PyCodeObject", "co_freevars");
+  }
+  if (!absent.empty())
+    log::get("cpython")->debug("CPython {}: no debug info for {} value field(s), first {}",
+                               v.to_string(), absent.size(), absent.front());
+}
+
+}  // namespace
 
 std::vector<std::string> TypeLayoutOffsetsSource::wanted_types() {
   return {"_PyRuntimeState", "PyInterpreterState", "PyThreadState", "_PyCFrame",
           "CFrame", "_PyInterpreterFrame", "PyFrameObject", "PyCodeObject",
           "PyASCIIObject", "PyCompactUnicodeObject", "PyUnicodeObject",
           "PyBytesObject", "PyObject", "PyVarObject", "PyTypeObject",
-          "PyCFunctionObject", "PyMethodDef"};
+          "PyCFunctionObject", "PyMethodDef",
+          // The value layer (values.h).
+          "PyHeapTypeObject", "PyLongObject", "PyFloatObject", "PyComplexObject",
+          "PyListObject", "PyTupleObject", "PyByteArrayObject", "PyDictObject",
+          "PyDictKeysObject", "PyDictKeyEntry", "PyDictUnicodeEntry", "PyDictValues",
+          "PySetObject", "setentry", "PyBaseExceptionObject", "PyFunctionObject",
+          "PyMethodObject", "PyModuleObject", "PyCellObject", "wrapperobject",
+          "PyWrapperDescrObject", "wrapperbase"};
 }
 
 Result<Offsets> TypeLayoutOffsetsSource::load(const PythonVersion& v) const {
@@ -34,7 +138,7 @@ Result<Offsets> TypeLayoutOffsetsSource::load(const PythonVersion& v) const {
   need(o.runtime.interpreters_head, "_PyRuntimeState", "interpreters.head");
   need(o.interp.next, "PyInterpreterState", "next");
   need(o.interp.threads_head, "PyInterpreterState",
-       v.at_least(3, 12) ? "threads.head" : "tstate_head");
+       v.at_least(3, 11) ? "threads.head" : "tstate_head");
   need(o.tstate.next, "PyThreadState", "next");
   need(o.tstate.interp, "PyThreadState", "interp");
   need(o.tstate.thread_id, "PyThreadState", "thread_id");
@@ -88,6 +192,8 @@ Result<Offsets> TypeLayoutOffsetsSource::load(const PythonVersion& v) const {
   need(o.unicode.legacy_data_offset, "PyUnicodeObject", "data");
   need(o.bytes.size_offset, "PyVarObject", "ob_size");
   need(o.bytes.sval_offset, "PyBytesObject", "ob_sval");
+
+  load_value_offsets(layouts_, o);
 
   if (!missing.empty())
     return fail(ErrorCode::kDebugInfo,

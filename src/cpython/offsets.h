@@ -28,7 +28,7 @@ struct Offsets {
   } runtime;
   struct {
     std::uint64_t next = kAbsent;          // PyInterpreterState.next
-    std::uint64_t threads_head = kAbsent;  // .tstate_head (<=3.11), .threads.head (3.12+)
+    std::uint64_t threads_head = kAbsent;  // .tstate_head (<=3.10), .threads.head (3.11+)
   } interp;
   struct {
     std::uint64_t next = kAbsent;
@@ -75,6 +75,75 @@ struct Offsets {
   } cfunction;
   UnicodeLayout unicode;
   BytesLayout bytes;
+
+  // --- The value layer (values.h). These are optional: load() leaves a field
+  // it cannot find kAbsent, and objects that need it then print as
+  // <TYPE at remote 0x...> instead of failing the whole snapshot.
+  struct {  // PyTypeObject beyond tp_name, and PyHeapTypeObject
+    std::uint64_t tp_basicsize = kAbsent, tp_itemsize = kAbsent, tp_flags = kAbsent,
+                  tp_dictoffset = kAbsent;
+    std::uint64_t ht_cached_keys = kAbsent;  // PyHeapTypeObject, 3.11+
+  } type_slots;
+  struct {  // PyLongObject
+    std::uint64_t ob_digit = kAbsent;  // .ob_digit (<=3.11), .long_value.ob_digit (3.12+)
+    std::uint64_t lv_tag = kAbsent;    // .long_value.lv_tag (3.12+); <=3.11 use ob_size
+  } long_object;
+  struct {
+    std::uint64_t ob_fval = kAbsent;                     // PyFloatObject
+    std::uint64_t cval_real = kAbsent, cval_imag = kAbsent;  // PyComplexObject.cval
+  } number;
+  struct {
+    std::uint64_t list_ob_item = kAbsent;   // PyListObject.ob_item (PyObject**)
+    std::uint64_t tuple_ob_item = kAbsent;  // PyTupleObject.ob_item (inline array)
+    std::uint64_t bytearray_ob_start = kAbsent;  // PyByteArrayObject.ob_start
+  } sequence;
+  struct {  // PyDictObject
+    std::uint64_t ma_used = kAbsent, ma_keys = kAbsent, ma_values = kAbsent;
+  } dict;
+  struct {  // PyDictKeysObject (struct _dictkeysobject)
+    std::uint64_t dk_size = kAbsent;              // <=3.10
+    std::uint64_t dk_log2_size = kAbsent;         // 3.11+ (uint8)
+    std::uint64_t dk_log2_index_bytes = kAbsent;  // 3.11+ (uint8)
+    std::uint64_t dk_kind = kAbsent;              // 3.11+ (uint8)
+    std::uint64_t dk_nentries = kAbsent, dk_indices = kAbsent;
+  } dict_keys;
+  struct {  // PyDictKeyEntry; PyDictUnicodeEntry (3.11+)
+    std::uint64_t size = kAbsent, me_key = kAbsent, me_value = kAbsent;
+    std::uint64_t unicode_size = kAbsent, unicode_me_key = kAbsent,
+                  unicode_me_value = kAbsent;
+  } dict_entry;
+  struct {  // PyDictValues, 3.11+
+    std::uint64_t values = kAbsent;
+    std::uint64_t valid = kAbsent;  // 3.13: inline values still in use
+  } dict_values;
+  struct {  // PySetObject and setentry
+    std::uint64_t used = kAbsent, mask = kAbsent, table = kAbsent;
+    std::uint64_t entry_size = kAbsent, entry_key = kAbsent;
+  } set;
+  struct {
+    std::uint64_t exc_args = kAbsent;  // PyBaseExceptionObject.args
+    std::uint64_t func_name = kAbsent, func_qualname = kAbsent;  // PyFunctionObject
+    std::uint64_t im_func = kAbsent, im_self = kAbsent;          // PyMethodObject
+    std::uint64_t md_name = kAbsent;                             // PyModuleObject
+    std::uint64_t cell_ob_ref = kAbsent;                         // PyCellObject
+    // method-wrapper: wrapperobject.descr/.self, PyWrapperDescrObject.d_base,
+    // struct wrapperbase.name
+    std::uint64_t wrapper_descr = kAbsent, wrapper_self = kAbsent,
+                  descr_d_base = kAbsent, wrapperbase_name = kAbsent;
+  } misc;
+  struct {  // a frame's variables
+    // PyFrameObject, <=3.10
+    std::uint64_t f_localsplus = kAbsent, f_globals = kAbsent, f_builtins = kAbsent;
+    std::uint64_t f_frame = kAbsent;  // PyFrameObject -> _PyInterpreterFrame, 3.11+
+    // _PyInterpreterFrame, 3.11+
+    std::uint64_t iframe_globals = kAbsent, iframe_builtins = kAbsent;
+    // PyCodeObject
+    std::uint64_t co_nlocals = kAbsent;
+    std::uint64_t co_varnames = kAbsent, co_cellvars = kAbsent,
+                  co_freevars = kAbsent;  // <=3.10
+    std::uint64_t co_localsplusnames = kAbsent, co_localspluskinds = kAbsent,
+                  co_nlocalsplus = kAbsent;  // 3.11+
+  } frame_vars;
 };
 
 // _PyInterpreterFrame.owner values (3.11+).
