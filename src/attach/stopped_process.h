@@ -44,8 +44,14 @@ struct StoppedThread {
 // siginfo.
 //
 // Threading: ptrace binds tracees to the thread that seized them, so stop(),
-// detach() and the destructor must run on the same thread, and so must the
-// Unwinder's use of the stopped threads.
+// detach() and the destructor must run on the same thread. (LiveMemory and
+// Unwinder issue no ptrace requests and may run on any thread.) The fatal-
+// signal handler detaches only the threads seized by the thread it runs on;
+// the rest are detached by the kernel when pyattach dies of the re-raise.
+//
+// A thread that never reaches its stop within stop_timeout_ms cannot be
+// detached while it runs; stop() fails and that thread is detached by a later
+// stop()/detach() on the same thread once it has stopped (or at exit).
 class StoppedProcess {
  public:
   // Fails, leaving the target untouched, with kNoSuchProcess, kPermissionDenied

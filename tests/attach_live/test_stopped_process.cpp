@@ -506,5 +506,6 @@ TEST_CASE("a thread that cannot stop times out, and is detached once it stops") 
   CHECK(again->threads().size() == 1);
   again->detach();
   CHECK(tracer_of(pid, pid) == 0);
-  CHECK(thread_state(pid, pid) == 'S');  // back in pause()
+  // Running again: back in pause() as soon as it is scheduled.
+  CHECK(wait_until([&] { return thread_state(pid, pid) == 'S'; }, 5s));
 }
