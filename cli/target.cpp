@@ -54,6 +54,8 @@ std::optional<cpython::PythonVersion> version_from_rodata(const symbols::ElfFile
 
 Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid) {
   auto logger = log::get("cli");
+  if (auto ok = attach::StoppedProcess::check_attachable(pid); !ok)
+    return std::unexpected(ok.error());
   auto status = attach::read_status(pid);
   if (!status) return std::unexpected(status.error());
   std::unique_ptr<PreparedTarget> target(new PreparedTarget(pid));

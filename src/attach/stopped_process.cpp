@@ -327,8 +327,7 @@ StoppedProcess& StoppedProcess::operator=(StoppedProcess&& other) noexcept {
 
 StoppedProcess::~StoppedProcess() { detach(); }
 
-Result<StoppedProcess> StoppedProcess::stop(pid_t pid, const StopOptions& options) {
-  release_orphans();  // before the TracerPid check: an orphan may be ours
+Result<void> StoppedProcess::check_attachable(pid_t pid) {
   if (pid <= 0) return no_such_process(pid);
   if (pid == ::getpid())
     return fail(ErrorCode::kUsage, "pyattach cannot attach to itself");
@@ -347,6 +346,12 @@ Result<StoppedProcess> StoppedProcess::stop(pid_t pid, const StopOptions& option
       return no_such_process(pid, "process " + std::to_string(pid) + " is a zombie");
     // Otherwise only the main thread has exited; the others can be stopped.
   }
+  return {};
+}
+
+Result<StoppedProcess> StoppedProcess::stop(pid_t pid, const StopOptions& options) {
+  release_orphans();  // before the TracerPid check: an orphan may be ours
+  if (auto ok = check_attachable(pid); !ok) return std::unexpected(ok.error());
 
   auto state = std::make_unique<State>();
   state->pid = pid;

@@ -60,6 +60,10 @@ class StoppedProcess {
   // non-main thread id: the hint names its process) and kInternal (a thread
   // did not stop within stop_timeout_ms, e.g. stuck in state D).
   static Result<StoppedProcess> stop(pid_t pid, const StopOptions& options = {});
+  // The checks stop() makes before touching the process (exists, not a
+  // zombie, not a thread id, not already traced), for callers that want the
+  // error before doing slow work. Touches nothing.
+  static Result<void> check_attachable(pid_t pid);
 
   StoppedProcess(StoppedProcess&&) noexcept;
   StoppedProcess& operator=(StoppedProcess&&) noexcept;
