@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "attach/stopped_process.h"
-#include "commands.h"
+#include "command.h"
+#include "shell.h"
+#include <sstream>
 #include "core/log.h"
 #include "exit_codes.h"
-#include "source_files.h"
 #include "target.h"
 
 namespace po = boost::program_options;
@@ -29,7 +30,10 @@ constexpr const char* kUsage =
     "as possible, and prints what python-gdb.py would: py-bt, bt, ...\n"
     "The target only ever is read, and always runs on afterwards.\n"
     "\n"
-    "Commands: py-bt, bt, thread apply all CMD (t a a CMD).\n"
+    "Without a command and with a terminal, opens a prompt with gdb-like commands\n"
+    "(py-bt, py-bt-full, py-list, py-up, py-down, py-print, py-locals, bt, frame,\n"
+    "info threads, thread N, thread apply all CMD, p, help). The target stays\n"
+    "stopped while the prompt is open, until quit, detach or continue.\n"
     "\n"
     "Options";
 
@@ -121,29 +125,41 @@ int main(int argc, char** argv) {
   } else if (vm.count("all-threads") && commands.empty()) {
     commands.push_back("thread apply all py-bt");
   }
-  if (commands.empty() && !isatty(STDIN_FILENO))
+  const bool interactive = commands.empty() && isatty(STDIN_FILENO);
+  if (commands.empty() && !interactive)
     for (std::string line; std::getline(std::cin, line);) commands.push_back(line);
-  if (commands.empty()) commands.push_back("py-bt");
 
   auto target = cli::PreparedTarget::prepare(pid);
   if (!target) return report(target.error());
 
-  Result<cpython::ProcessSnapshot> snapshot = [&]() -> Result<cpython::ProcessSnapshot> {
-    auto stopped = attach::StoppedProcess::stop(pid);
-    if (!stopped) return std::unexpected(stopped.error());
-    auto captured = (*target)->capture(*stopped);
-    stopped->detach();  // resume before any rendering
-    return captured;
-  }();
-  if (!snapshot) return report(snapshot.error());
+  if (interactive) {
+    cli::Session session(**target, std::cout, std::cerr);
+    session.interactive = true;
+    if (auto r = session.stop(); !r) return report(r.error());
+    std::cout << fmt::format("Attached to process {} ({} threads, CPython {}). The target is "
+                             "stopped until you quit, detach or continue; `help` lists commands.\n",
+                             pid, session.snapshot().threads.size(),
+                             session.snapshot().version.to_string());
+    return cli::run_shell(session);
+  }
 
-  cli::SourceFiles sources(pid);
-  cli::Session session{*snapshot,
-                       [&sources](const std::string& f, int l) { return sources.line(f, l); }};
+  // One-shot: commands that only render the snapshot run after the target is
+  // released; commands that read values run while it is still stopped, into a
+  // buffer, so the pause stays as short as the reading.
+  bool read_while_stopped = false;
+  for (const auto& command : commands) read_while_stopped |= cli::needs_memory(command);
+  std::ostringstream out, err;
+  cli::Session session(**target, out, err);
+  if (auto r = session.stop(); !r) return report(r.error());
+  if (!read_while_stopped) session.release();
   int status = cli::kExitOk;
-  for (const auto& command : commands)
-    if (!cli::run_command(session, command, std::cout, std::cerr))
-      status = cli::kExitCommandFailed;
+  for (const auto& command : commands) {
+    if (session.quit_requested) break;
+    if (!cli::execute(session, command)) status = cli::kExitCommandFailed;
+  }
+  session.release();
+  std::cout << out.str();
   std::cout.flush();
+  std::cerr << err.str();
   return status;
 }

@@ -11,10 +11,8 @@ using cpython::NativeFrameSnapshot;
 using cpython::PyFrameSnapshot;
 using cpython::ThreadSnapshot;
 
-bool has_python_frames(const ThreadSnapshot& thread) {
-  for (const auto& n : thread.native)
-    if (!n.python_frames.empty() || !n.other_python_info.empty()) return true;
-  return false;
+bool is_python_frame(const NativeFrameSnapshot& n) {
+  return n.is_eval || !n.other_python_info.empty();
 }
 
 void print_python_frame(std::ostream& out, const PyFrameSnapshot& frame,
@@ -51,14 +49,39 @@ std::string thread_header(const ThreadSnapshot& thread, int number) {
                      thread.tid, escape_for_terminal(thread.comm));
 }
 
+std::optional<std::size_t> python_frame_at_or_after(const ThreadSnapshot& thread,
+                                                    std::size_t from) {
+  for (std::size_t i = from; i < thread.native.size(); ++i)
+    if (is_python_frame(thread.native[i])) return i;
+  return std::nullopt;
+}
+
+std::optional<std::size_t> next_python_frame(const ThreadSnapshot& thread, std::size_t from,
+                                             bool older) {
+  if (older) return python_frame_at_or_after(thread, from + 1);
+  for (std::size_t i = std::min(from, thread.native.size()); i-- > 0;)
+    if (is_python_frame(thread.native[i])) return i;
+  return std::nullopt;
+}
+
+std::string native_frame_line(const NativeFrameSnapshot& n, std::size_t index) {
+  std::string symbol = n.symbol.empty() ? "??" : escape_for_terminal(n.symbol);
+  if (n.symbol.empty() && n.is_eval) symbol = "?? [Python eval loop, unnamed]";
+  std::string line = fmt::format("#{:<2} 0x{:016x} in {} ()", index, n.frame.ip, symbol);
+  if (!n.module.empty()) line += " from " + escape_for_terminal(n.module);
+  return line;
+}
+
 void print_py_bt(std::ostream& out, const ThreadSnapshot& thread,
-                 const SourceProvider& sources) {
-  if (!has_python_frames(thread)) {
+                 const SourceProvider& sources, std::size_t from) {
+  auto first = python_frame_at_or_after(thread, from);
+  if (!first) {
     out << "Unable to locate python frame\n";
     return;
   }
   out << "Traceback (most recent call first):\n";
-  for (const NativeFrameSnapshot& n : thread.native) {
+  for (std::size_t i = *first; i < thread.native.size(); ++i) {
+    const NativeFrameSnapshot& n = thread.native[i];
     if (n.is_eval) {
       for (std::size_t index : n.python_frames)
         print_python_frame(out, thread.python[index], sources, "  ");
@@ -74,11 +97,7 @@ void print_bt(std::ostream& out, const ThreadSnapshot& thread,
     out << "    (Python frames mapped to C frames by order)\n";
   for (std::size_t i = 0; i < thread.native.size(); ++i) {
     const NativeFrameSnapshot& n = thread.native[i];
-    std::string symbol = n.symbol.empty() ? "??" : escape_for_terminal(n.symbol);
-    if (n.symbol.empty() && n.is_eval) symbol = "?? [Python eval loop, unnamed]";
-    out << fmt::format("#{:<2} 0x{:016x} in {} ()", i, n.frame.ip, symbol);
-    if (!n.module.empty()) out << " from " << escape_for_terminal(n.module);
-    out << "\n";
+    out << native_frame_line(n, i) << "\n";
     if (!n.other_python_info.empty())
       out << "    " << escape_for_terminal(n.other_python_info) << "\n";
     for (std::size_t index : n.python_frames)

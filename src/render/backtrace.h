@@ -22,8 +22,21 @@ std::string thread_header(const cpython::ThreadSnapshot& thread, int number);
 // py-bt for one thread, exactly as python-gdb.py prints it: "Traceback (most
 // recent call first):", File lines, source lines, and its lines for C
 // functions; or "Unable to locate python frame".
+// Starts at native frame `from` (gdb's selected frame): python-gdb.py walks
+// from the selected frame outwards.
 void print_py_bt(std::ostream& out, const cpython::ThreadSnapshot& thread,
-                 const SourceProvider& sources);
+                 const SourceProvider& sources, std::size_t from = 0);
+
+// The first native frame at or after `from` that python-gdb.py counts as a
+// Python frame (an eval frame, or a C function it describes); nullopt if none.
+std::optional<std::size_t> python_frame_at_or_after(const cpython::ThreadSnapshot& thread,
+                                                    std::size_t from);
+// The same, moving in either direction from `from`, excluding it.
+std::optional<std::size_t> next_python_frame(const cpython::ThreadSnapshot& thread,
+                                             std::size_t from, bool older);
+
+// gdb's line for one native frame: "#6  0x00007f... in SYMBOL () from LIB".
+std::string native_frame_line(const cpython::NativeFrameSnapshot& frame, std::size_t index);
 
 // bt: numbered native frames, each eval frame followed by its Python frames.
 void print_bt(std::ostream& out, const cpython::ThreadSnapshot& thread,

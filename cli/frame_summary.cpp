@@ -1,0 +1,38 @@
+#include "frame_summary.h"
+
+#include <fmt/format.h>
+
+#include "render/escape.h"
+
+namespace pyattach::cli {
+
+void print_frame_summary(Session& session, const cpython::ThreadSnapshot& thread,
+                         std::size_t native_index) {
+  const auto& native = thread.native[native_index];
+  if (native.is_eval) {
+    auto sources = session.sources();
+    for (std::size_t index : native.python_frames) {
+      const auto& frame = thread.python[index];
+      if (!frame.readable) {
+        session.out << fmt::format("#{} (unable to read python frame information)\n",
+                                   native_index);
+        return;
+      }
+      session.out << fmt::format(
+          "#{} Frame {:#x}, for file {}, line {}, in {} ()\n", native_index,
+          frame.address.as_int(), render::escape_for_terminal(frame.filename),
+          frame.line ? std::to_string(*frame.line) : "?", render::escape_for_terminal(frame.name));
+      if (frame.line)
+        if (auto text = sources(frame.filename, *frame.line))
+          session.out << "    " << render::escape_for_terminal(render::strip_whitespace(*text))
+                      << "\n";
+    }
+  } else if (!native.other_python_info.empty()) {
+    session.out << fmt::format("#{} {}\n", native_index,
+                               render::escape_for_terminal(native.other_python_info));
+  } else {
+    session.out << fmt::format("#{}\n", native_index);
+  }
+}
+
+}  // namespace pyattach::cli

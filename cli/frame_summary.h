@@ -1,0 +1,17 @@
+// python-gdb.py's print_summary: what py-up, py-down and py-bt-full print for
+// one native frame.
+#pragma once
+
+#include <cstddef>
+
+#include "session.h"
+
+namespace pyattach::cli {
+
+// "#N Frame 0x..., for file F, line L, in NAME (locals...)" and the source
+// line, for every Python frame the native frame runs; or "#N <built-in ...>"
+// for a C function python-gdb.py describes; or "#N".
+void print_frame_summary(Session& session, const cpython::ThreadSnapshot& thread,
+                         std::size_t native_index);
+
+}  // namespace pyattach::cli

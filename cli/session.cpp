@@ -1,0 +1,49 @@
+#include "session.h"
+
+#include "shell.h"
+
+namespace pyattach::cli {
+
+std::atomic<bool> Session::interrupted{false};
+
+Session::Session(PreparedTarget& target, std::ostream& out_stream, std::ostream& err_stream)
+    : out(out_stream), err(err_stream), target_(target), source_files_(target.pid()) {}
+
+Session::~Session() { release(); }
+
+Result<void> Session::stop() {
+  release();
+  auto stopped = attach::StoppedProcess::stop(target_.pid());
+  if (!stopped) return std::unexpected(stopped.error());
+  stopped_.emplace(std::move(*stopped));
+  // Attaching installs handlers that detach and exit on SIGINT; at the prompt
+  // Ctrl-C must only cancel the running command.
+  if (interactive) install_interactive_sigint();
+  auto snapshot = target_.capture(*stopped_);
+  if (!snapshot) {
+    release();
+    return std::unexpected(snapshot.error());
+  }
+  snapshot_ = std::move(*snapshot);
+  has_snapshot_ = true;
+  selection_ = {};
+  return {};
+}
+
+void Session::release() {
+  if (stopped_) {
+    stopped_->detach();
+    stopped_.reset();
+  }
+}
+
+const cpython::ThreadSnapshot* Session::selected_thread() const {
+  if (!has_snapshot_ || selection_.thread >= snapshot_.threads.size()) return nullptr;
+  return &snapshot_.threads[selection_.thread];
+}
+
+render::SourceProvider Session::sources() {
+  return [this](const std::string& file, int line) { return source_files_.line(file, line); };
+}
+
+}  // namespace pyattach::cli

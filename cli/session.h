@@ -1,0 +1,59 @@
+// What one pyattach session knows and has selected: the prepared target, the
+// stopped process (while it is stopped), the snapshot, the selected thread
+// and frame. Shared by one-shot use, -ex and the prompt.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <ostream>
+
+#include "attach/stopped_process.h"
+#include "cpython/snapshot.h"
+#include "render/backtrace.h"
+#include "source_files.h"
+#include "target.h"
+
+namespace pyattach::cli {
+
+struct Selection {
+  std::size_t thread = 0;  // index into snapshot().threads
+  std::size_t frame = 0;   // index into that thread's native frames (gdb's #N)
+};
+
+class Session {
+ public:
+  Session(PreparedTarget& target, std::ostream& out, std::ostream& err);
+  ~Session();
+
+  // Stops every thread and captures a fresh snapshot; selects thread 1, frame 0.
+  Result<void> stop();
+  // Resumes and detaches. The snapshot stays for rendering.
+  void release();
+  bool is_stopped() const { return stopped_.has_value(); }
+
+  PreparedTarget& target() { return target_; }
+  const cpython::ProcessSnapshot& snapshot() const { return snapshot_; }
+  bool has_snapshot() const { return has_snapshot_; }
+  Selection& selection() { return selection_; }
+  const cpython::ThreadSnapshot* selected_thread() const;
+  render::SourceProvider sources();
+
+  std::ostream& out;
+  std::ostream& err;
+  bool quit_requested = false;
+  bool interactive = false;  // at the prompt: Ctrl-C cancels, not exits
+  int value_history = 0;  // gdb's $N counter for `p`
+  // Set by the prompt's SIGINT handler; long commands poll it and stop early.
+  static std::atomic<bool> interrupted;
+
+ private:
+  PreparedTarget& target_;
+  std::optional<attach::StoppedProcess> stopped_;
+  cpython::ProcessSnapshot snapshot_;
+  bool has_snapshot_ = false;
+  Selection selection_;
+  SourceFiles source_files_;
+};
+
+}  // namespace pyattach::cli
