@@ -3,8 +3,26 @@
 #include <fmt/format.h>
 
 #include "render/escape.h"
+#include "render/value_repr.h"
 
 namespace pyattach::cli {
+
+std::string frame_repr(Session& session, const cpython::PyFrameSnapshot& frame) {
+  if (auto* values = session.values()) {
+    cpython::PyValue value = values->read_frame(frame.address);
+    if (value.kind == cpython::ValueKind::kFrame) {
+      value.line = frame.line;  // the line the snapshot computed, for consistency
+      render::ReprOptions options;
+      options.python_minor = session.snapshot().version.minor;
+      return render::escape_for_terminal(render::value_repr(value, options));
+    }
+  }
+  // Released target (no values to read): the frame without its locals.
+  return fmt::format("Frame {:#x}, for file {}, line {}, in {} ()", frame.address.as_int(),
+                     render::escape_for_terminal(frame.filename),
+                     frame.line ? std::to_string(*frame.line) : "?",
+                     render::escape_for_terminal(frame.name));
+}
 
 void print_frame_summary(Session& session, const cpython::ThreadSnapshot& thread,
                          std::size_t native_index) {
@@ -18,10 +36,7 @@ void print_frame_summary(Session& session, const cpython::ThreadSnapshot& thread
                                    native_index);
         return;
       }
-      session.out << fmt::format(
-          "#{} Frame {:#x}, for file {}, line {}, in {} ()\n", native_index,
-          frame.address.as_int(), render::escape_for_terminal(frame.filename),
-          frame.line ? std::to_string(*frame.line) : "?", render::escape_for_terminal(frame.name));
+      session.out << fmt::format("#{} {}\n", native_index, frame_repr(session, frame));
       if (frame.line)
         if (auto text = sources(frame.filename, *frame.line))
           session.out << "    " << render::escape_for_terminal(render::strip_whitespace(*text))

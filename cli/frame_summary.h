@@ -11,6 +11,10 @@ namespace pyattach::cli {
 // "#N Frame 0x..., for file F, line L, in NAME (locals...)" and the source
 // line, for every Python frame the native frame runs; or "#N <built-in ...>"
 // for a C function python-gdb.py describes; or "#N".
+// "Frame 0x..., for file F, line L, in NAME (locals...)", cut at 1024
+// characters as python-gdb.py cuts it.
+std::string frame_repr(Session& session, const cpython::PyFrameSnapshot& frame);
+
 void print_frame_summary(Session& session, const cpython::ThreadSnapshot& thread,
                          std::size_t native_index);
 

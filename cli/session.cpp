@@ -26,11 +26,13 @@ Result<void> Session::stop() {
   }
   snapshot_ = std::move(*snapshot);
   has_snapshot_ = true;
+  values_.emplace(target_.memory(), target_.offsets());
   selection_ = {};
   return {};
 }
 
 void Session::release() {
+  values_.reset();
   if (stopped_) {
     stopped_->detach();
     stopped_.reset();
@@ -40,6 +42,15 @@ void Session::release() {
 const cpython::ThreadSnapshot* Session::selected_thread() const {
   if (!has_snapshot_ || selection_.thread >= snapshot_.threads.size()) return nullptr;
   return &snapshot_.threads[selection_.thread];
+}
+
+const std::vector<std::size_t>* Session::selected_python_frames() const {
+  const auto* thread = selected_thread();
+  if (!thread) return nullptr;
+  for (std::size_t i = selection_.frame; i < thread->native.size(); ++i)
+    if (thread->native[i].is_eval && !thread->native[i].python_frames.empty())
+      return &thread->native[i].python_frames;
+  return nullptr;
 }
 
 render::SourceProvider Session::sources() {

@@ -10,6 +10,7 @@
 
 #include "attach/stopped_process.h"
 #include "cpython/snapshot.h"
+#include "cpython/values.h"
 #include "render/backtrace.h"
 #include "source_files.h"
 #include "target.h"
@@ -38,6 +39,12 @@ class Session {
   Selection& selection() { return selection_; }
   const cpython::ThreadSnapshot* selected_thread() const;
   render::SourceProvider sources();
+  // Reads values from the stopped target; nullptr once it is released.
+  cpython::ValueReader* values() { return values_ ? &*values_ : nullptr; }
+  // The Python frames py-print and py-locals look at: those of the first eval
+  // frame at or after the selected frame (python-gdb.py stops at a C function
+  // frame instead and answers "Unable to read information on python frame").
+  const std::vector<std::size_t>* selected_python_frames() const;
 
   std::ostream& out;
   std::ostream& err;
@@ -50,6 +57,7 @@ class Session {
  private:
   PreparedTarget& target_;
   std::optional<attach::StoppedProcess> stopped_;
+  std::optional<cpython::ValueReader> values_;
   cpython::ProcessSnapshot snapshot_;
   bool has_snapshot_ = false;
   Selection selection_;

@@ -1,0 +1,164 @@
+// py-print, py-locals, print (p).
+#include <charconv>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "command.h"
+#include "render/escape.h"
+#include "render/value_repr.h"
+
+namespace pyattach::cli {
+namespace {
+
+constexpr std::string_view kUnableToRead = "Unable to read information on python frame";
+
+render::ReprOptions repr_options(const Session& session) {
+  render::ReprOptions options;
+  options.python_minor = session.snapshot().version.minor;
+  return options;
+}
+
+std::string repr(const Session& session, const cpython::PyValue& value) {
+  return render::escape_for_terminal(render::value_repr(value, repr_options(session)));
+}
+
+// Python's repr() of a str, for "local 'x' = ...".
+std::string quoted(const Session& session, std::string_view name) {
+  return render::escape_for_terminal(
+      render::str_repr(name, session.snapshot().version.minor));
+}
+
+class PyPrint final : public Command {
+ public:
+  std::string_view name() const override { return "py-print"; }
+  std::string_view summary() const override {
+    return "py-print NAME: print a Python variable (locals, then globals, then builtins)";
+  }
+  std::string_view usage() const override {
+    return "py-print NAME\n"
+           "Looks NAME up in the locals of the selected Python frame, then its globals,\n"
+           "then the builtins, and prints it as python-gdb.py does:\n"
+           "  local 'x' = [1, 2]   global 'CONFIG' = {...}   builtin 'len' = <built-in ...>\n"
+           "Uses the Python frame of the selected C frame, or of the next older eval frame.";
+  }
+  bool needs_memory() const override { return true; }
+  std::vector<std::string> argument_candidates(Session& session) const override {
+    std::vector<std::string> names;
+    const auto* frames = session.selected_python_frames();
+    auto* values = session.values();
+    if (!frames || !values) return names;
+    const auto& frame = session.selected_thread()->python[frames->front()];
+    if (auto locals = values->read_locals(frame.address))
+      for (const auto& v : *locals) names.push_back(v.name);
+    return names;
+  }
+  bool run(Session& session, std::string_view args) const override {
+    std::string name(trim(args));
+    if (name.empty()) return command_error(session, "Usage: py-print NAME");
+    const auto* frames = session.selected_python_frames();
+    if (!frames) {
+      session.out << "Unable to locate python frame\n";
+      return true;
+    }
+    auto* values = session.values();
+    if (!values) return command_error(session, "The target is not stopped: `continue` first.");
+    const auto& frame = session.selected_thread()->python[frames->front()];
+    auto found = values->lookup(frame.address, name);
+    if (!found) {
+      session.out << kUnableToRead << "\n";
+      return true;
+    }
+    if (!*found) {
+      session.out << quoted(session, name) << " not found\n";
+      return true;
+    }
+    session.out << fmt::format("{} {} = {}\n", cpython::scope_name((*found)->scope),
+                               quoted(session, name), repr(session, (*found)->value));
+    return true;
+  }
+};
+
+class PyLocals final : public Command {
+ public:
+  std::string_view name() const override { return "py-locals"; }
+  std::string_view summary() const override { return "print the locals of the selected Python frame"; }
+  std::string_view usage() const override {
+    return "py-locals\n"
+           "Prints `name = value` for each local of the selected Python frame. On 3.11+,\n"
+           "where one C frame runs several Python frames, prints those of every Python\n"
+           "frame it runs, each under `Locals for NAME`, as python-gdb.py does.";
+  }
+  bool needs_memory() const override { return true; }
+  bool run(Session& session, std::string_view args) const override {
+    if (!args.empty()) return command_error(session, "py-locals takes no arguments.");
+    const auto* frames = session.selected_python_frames();
+    if (!frames) {
+      session.out << "Unable to locate python frame\n";
+      return true;
+    }
+    auto* values = session.values();
+    if (!values) return command_error(session, "The target is not stopped: `continue` first.");
+    const auto& thread = *session.selected_thread();
+    const bool per_frame_headers = session.snapshot().version.at_least(3, 11);
+    for (std::size_t index : *frames) {
+      if (Session::interrupted) break;
+      const auto& frame = thread.python[index];
+      auto locals = values->read_locals(frame.address);
+      if (!locals) {
+        session.out << kUnableToRead << "\n";
+        break;
+      }
+      if (per_frame_headers)
+        session.out << "Locals for " << render::escape_for_terminal(frame.name) << "\n";
+      for (const auto& v : *locals)
+        session.out << render::escape_for_terminal(render::raw_text(v.name)) << " = "
+                    << repr(session, v.value) << "\n";
+      if (!per_frame_headers) break;  // <=3.10: one Python frame per C frame
+    }
+    return true;
+  }
+};
+
+class Print final : public Command {
+ public:
+  std::string_view name() const override { return "print"; }
+  std::vector<std::string_view> aliases() const override { return {"p"}; }
+  std::string_view summary() const override {
+    return "p (PyObject*)0xADDR: pretty-print the object at an address";
+  }
+  std::string_view usage() const override {
+    return "print (PyObject*)0xADDR\n"
+           "Prints the Python object at ADDR as python-gdb.py's pretty-printer does, as\n"
+           "gdb's `$N = ...`. ADDR may be hex or decimal; the cast may be left out.";
+  }
+  bool needs_memory() const override { return true; }
+  bool run(Session& session, std::string_view args) const override {
+    static const std::regex kExpr(
+        R"(^\s*(?:\(\s*(?:struct\s+)?(?:PyObject|_object|PyFrameObject|PyUnicodeObject)\s*\*\s*\)\s*)?(0[xX][0-9a-fA-F]+|\d+)\s*$)");
+    std::string text(args);
+    std::smatch m;
+    if (!std::regex_match(text, m, kExpr))
+      return command_error(session,
+                           "pyattach prints Python objects only: p (PyObject*)0xADDR");
+    std::string number = m[1].str();
+    std::uint64_t addr = 0;
+    bool hex = number.size() > 2 && (number[1] == 'x' || number[1] == 'X');
+    auto [p, ec] = std::from_chars(number.data() + (hex ? 2 : 0), number.data() + number.size(),
+                                   addr, hex ? 16 : 10);
+    if (ec != std::errc() || p != number.data() + number.size())
+      return command_error(session, "Invalid number \"" + number + "\".");
+    auto* values = session.values();
+    if (!values) return command_error(session, "The target is not stopped: `continue` first.");
+    cpython::PyValue value = values->read(RemoteAddr(addr));
+    session.out << fmt::format("${} = {}\n", ++session.value_history, repr(session, value));
+    return true;
+  }
+};
+
+CommandRegistration py_print(std::make_unique<PyPrint>());
+CommandRegistration py_locals(std::make_unique<PyLocals>());
+CommandRegistration print(std::make_unique<Print>());
+
+}  // namespace
+}  // namespace pyattach::cli
