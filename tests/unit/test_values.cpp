@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
 #include <string>
 
 #include "cpython/values.h"
@@ -590,5 +591,91 @@ TEST_CASE("a frame whose local is its own frame object prints <...> there") {
     ValueReader reader(img.memory, t.offsets);
     CHECK(render::value_repr(reader.read_frame(RemoteAddr(frame))) ==
           "Frame " + hex(frame) + ", for file /app/mod.py, line 12, in f (me=<...>)");
+  }
+}
+
+namespace {
+
+// A JSON string literal's value, with \uXXXX escapes (lone surrogates too)
+// as WTF-8.
+std::string json_string(std::string_view s) {
+  std::string out;
+  REQUIRE((s.size() >= 2 && s.front() == '"' && s.back() == '"'));
+  for (std::size_t i = 1; i + 1 < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+      continue;
+    }
+    char e = s[++i];
+    switch (e) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'u': {
+        auto hex4 = [&](std::size_t at) {
+          return static_cast<char32_t>(std::stoul(std::string(s.substr(at, 4)), nullptr, 16));
+        };
+        char32_t cp = hex4(i + 1);
+        i += 4;
+        if (cp >= 0xd800 && cp < 0xdc00 && s.substr(i + 1, 2) == "\\u") {
+          char32_t low = hex4(i + 3);
+          if (low >= 0xdc00 && low < 0xe000) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+            i += 6;
+          }
+        }
+        append_wtf8(out, cp);
+        break;
+      }
+      default: out += e;  // " \ /
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("recorded images of live objects read back as they printed") {
+  for (int minor : kMinors) {
+    CAPTURE(minor);
+    std::ifstream in(fmt::format("{}/values/3.{}.txt", PYATTACH_TEST_DATA_DIR, minor));
+    REQUIRE(in);
+    testing::FakeMemory memory;
+    Offsets offsets = recorded_offsets(minor);
+    ValueReader reader(memory, offsets);
+    render::ReprOptions options;
+    options.python_minor = minor;
+    std::string line, name;
+    std::uint64_t addr = 0;
+    int checked = 0;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      auto space = line.find(' ');
+      std::string_view key = std::string_view(line).substr(0, space);
+      std::string_view rest = std::string_view(line).substr(space + 1);
+      if (key == "version") {
+        CHECK(rest == fmt::format("3.{}", minor));
+      } else if (key == "region") {
+        auto sp = rest.find(' ');
+        std::uint64_t start = std::stoull(std::string(rest.substr(0, sp)), nullptr, 16);
+        std::string_view hex = rest.substr(sp + 1);
+        std::string bytes(hex.size() / 2, '\0');
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+          bytes[i] = static_cast<char>(std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
+        memory.add_region(start, bytes.size());
+        memory.write_bytes(start, bytes);
+      } else if (key == "value") {
+        auto sp = rest.find(' ');
+        name = rest.substr(0, sp);
+        addr = std::stoull(std::string(rest.substr(sp + 1)), nullptr, 16);
+      } else if (key == "expect") {
+        CAPTURE(name);
+        CHECK(render::value_repr(reader.read(RemoteAddr(addr)), options) == json_string(rest));
+        ++checked;
+      }
+    }
+    CHECK(checked == 23);
   }
 }
