@@ -394,7 +394,7 @@ struct ValueReader::Impl {
   }
 
   // ---- numbers
-  // Reads the magnitude and sign of an int. nullopt digits: too many.
+  // The digit count and sign of an int.
   struct IntParts {
     bool negative = false;
     std::uint64_t ndigits = 0;
@@ -1130,10 +1130,6 @@ PyValue ValueReader::read_frame(RemoteAddr frame) {
 Result<std::vector<NamedValue>> ValueReader::read_locals(RemoteAddr frame, LocalsScope scope) {
   auto slots = impl_->frame_slots(frame, scope);
   if (!slots) return std::unexpected(slots.error());
-  if (!impl_->codes.get(impl_->memory, impl_->o, PYATTACH_TRY(impl_->frame_parts(frame)).code)
-           .readable)
-    return fail(ErrorCode::kCorruptData,
-                fmt::format("unreadable code object of frame {:#x}", frame.as_int()));
   std::vector<NamedValue> out;
   std::size_t total_left = limits_.max_total_nodes;
   for (const auto& s : *slots) {

@@ -49,7 +49,7 @@ enum class ValueKind : std::uint8_t {
   kFunction,   // name = __qualname__ (best effort)
   kMethod,     // bound method: name = function __qualname__, self_type, self_address
   kCode,
-  kCell,       // children = {contents}, or none if the cell is empty
+  kCell,       // self_type, self_address = what the cell holds (null: empty)
   kBuiltinFunction,  // PyCFunctionObject with m_self == NULL: name = ml_name
   kBuiltinMethod,    // name = ml_name; self_type, self_address = m_self
   kMethodWrapper,    // name = wrapperbase name; self_type, self_address

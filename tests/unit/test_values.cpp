@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "cpython/values.h"
@@ -677,5 +678,64 @@ TEST_CASE("recorded images of live objects read back as they printed") {
       }
     }
     CHECK(checked == 23);
+  }
+}
+
+TEST_CASE("random images: never a crash, always within the budget") {
+  // Memory full of pointers into itself, small numbers and type-like words:
+  // every read must end, stay within max_nodes, and print.
+  std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  for (int minor : kMinors) {
+    CAPTURE(minor);
+    Offsets offsets = recorded_offsets(minor);
+    testing::FakeMemory memory;
+    constexpr std::uint64_t kBase = 0x60000000;
+    constexpr std::size_t kSize = 1 << 16;
+    memory.add_region(kBase, kSize);
+    for (std::uint64_t at = kBase; at < kBase + kSize; at += 8) {
+      std::uint64_t r = next();
+      std::uint64_t word = r % 4 == 0   ? kBase + (next() % kSize & ~std::uint64_t{7})
+                           : r % 4 == 1 ? next() % 64
+                           : r % 4 == 2 ? (std::uint64_t{1} << (next() % 64))
+                                        : next();
+      memory.write_value(at, word);
+    }
+    // Some type names, so that dispatch reaches every reader.
+    const char* names[] = {"list", "dict", "tuple", "str", "int", "set", "frame", "bool",
+                           "float", "builtin_function_or_method", "method-wrapper", "cell"};
+    for (int i = 0; i < 12; ++i)
+      memory.write_bytes(kBase + kSize - 512 + 32 * static_cast<std::uint64_t>(i),
+                         std::string(names[i]) + '\0');
+    // 48 "types" with those names and random flags; a quarter of all words
+    // point at one, so most objects have a readable type.
+    std::vector<std::uint64_t> types;
+    for (int i = 0; i < 48; ++i) {
+      std::uint64_t type = kBase + 1024 * static_cast<std::uint64_t>(i + 1);
+      memory.write_value(type + offsets.type.tp_name,
+                         kBase + kSize - 512 + 32 * static_cast<std::uint64_t>(i % 12));
+      types.push_back(type);
+    }
+    for (std::uint64_t at = kBase; at < kBase + kSize - 512; at += 8)
+      if (next() % 4 == 0 && (at - kBase) % 1024 != 24)
+        memory.write_value(at, types[next() % types.size()]);
+    std::map<ValueKind, int> kinds;
+    ReadLimits limits;
+    limits.max_nodes = 300;
+    ValueReader reader(memory, offsets, limits);
+    for (int i = 0; i < 2000; ++i) {
+      RemoteAddr obj(kBase + (next() % kSize & ~std::uint64_t{7}));
+      PyValue v = i % 3 == 0 ? reader.read_frame(obj) : reader.read(obj);
+      CHECK(v.node_count() <= limits.max_nodes + 64);
+      ++kinds[v.kind];
+      render::value_repr(v);
+      (void)reader.read_locals(obj, i % 2 ? LocalsScope::kAll : LocalsScope::kPythonGdb);
+    }
+    CHECK(kinds.size() >= 10);  // the readers were reached, not just "unknown"
   }
 }
