@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "symbols/debug_files.h"
 
 namespace pyattach::symbols {
 namespace {
@@ -125,6 +126,14 @@ ModuleSymbolizer ModuleSymbolizer::build(const std::vector<MemoryMapping>& maps,
                   old_path, old_path);
     }
     mod.bias = compute_bias(mod.elf.get(), g.maps);
+    // Only files without a full symbol table need their debug file for names.
+    if (mod.elf && !mod.elf->section(".symtab"))
+      if (auto debug = find_debug_file(*mod.elf, g.path, open_path)) {
+        if (auto opened = ElfFile::open(*debug)) {
+          mod.debug_elf = std::make_shared<const ElfFile>(std::move(*opened));
+          mod.debug_path = *debug;
+        }
+      }
     out.modules_.push_back(std::move(mod));
   }
   std::sort(out.modules_.begin(), out.modules_.end(),
@@ -155,7 +164,8 @@ const LoadedModule* ModuleSymbolizer::module_at(RemoteAddr addr) const {
 std::optional<SymbolInfo> ModuleSymbolizer::symbolize(RemoteAddr addr) const {
   const LoadedModule* m = module_at(addr);
   if (m == nullptr || !m->elf) return std::nullopt;
-  const ElfSymbol* s = m->elf->symbol_at(addr.as_int() - m->bias);
+  const ElfSymbol* s = m->debug_elf ? m->debug_elf->symbol_at(addr.as_int() - m->bias) : nullptr;
+  if (s == nullptr) s = m->elf->symbol_at(addr.as_int() - m->bias);
   if (s == nullptr) return std::nullopt;
   return SymbolInfo{demangle(s->name), RemoteAddr(s->value + m->bias), s->size, m->path};
 }

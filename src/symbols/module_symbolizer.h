@@ -19,6 +19,10 @@ struct LoadedModule {
   std::uint64_t bias = 0;
   std::uint64_t start = 0, end = 0;  // span of all its mappings
   std::shared_ptr<const ElfFile> elf;  // nullptr when the file could not be read
+  // The separate debug file (build ID or .gnu_debuglink), when installed: its
+  // .symtab names what a stripped file's .dynsym does not (static functions).
+  std::shared_ptr<const ElfFile> debug_elf;
+  std::string debug_path;  // host path of debug_elf
 };
 
 // Built from /proc/PID/maps before the target is stopped. Files are opened
