@@ -301,9 +301,17 @@ void ElfFile::Impl::finish_symbols() {
                                    symbols[a].name == symbols[b].name;
                           }),
               order.end());
+  // Among aliases of one address (glibc has clone3, __clone3, __GI___clone3),
+  // prefer the name a person wrote: gdb shows the DWARF name, which is that one.
+  auto alias_penalty = [](const std::string& name) {
+    std::size_t underscores = 0;
+    while (underscores < name.size() && name[underscores] == '_') ++underscores;
+    return (name.starts_with("__GI_") ? 100 : 0) + underscores;
+  };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (symbols[a].value != symbols[b].value) return symbols[a].value < symbols[b].value;
-    return ranks[a] < ranks[b];
+    if (ranks[a] != ranks[b]) return ranks[a] < ranks[b];
+    return alias_penalty(symbols[a].name) < alias_penalty(symbols[b].name);
   });
 
   std::vector<ElfSymbol> sorted;
