@@ -769,11 +769,12 @@ struct ValueReader::Impl {
     }
     // _PyObject_GetDictPtr: tp_dictoffset, negative = from the end of a
     // variable-size object.
+    // Address arithmetic is done modulo 2^64: the sizes may be garbage.
     if (!t.layout_ok || t.dictoffset == 0) return std::nullopt;
-    std::int64_t offset = t.dictoffset;
-    if (offset < 0) {
+    auto offset = static_cast<std::uint64_t>(t.dictoffset);
+    if (t.dictoffset < 0) {
       if (v.at_least(3, 12) && (t.flags & kTpManagedDict)) {
-        offset = -3 * static_cast<std::int64_t>(kPtrSize);  // tp_dictoffset is -1
+        offset = 0 - 3 * kPtrSize;  // tp_dictoffset is -1
       } else {
         auto size = field<std::int64_t>(obj, o.object.ob_size);
         if (!size) return std::nullopt;
@@ -781,10 +782,10 @@ struct ValueReader::Impl {
                                     : static_cast<std::uint64_t>(*size);
         std::uint64_t var = static_cast<std::uint64_t>(t.basicsize) +
                             n * static_cast<std::uint64_t>(t.itemsize);
-        offset += static_cast<std::int64_t>((var + kPtrSize - 1) & ~(kPtrSize - 1));
+        offset += (var + kPtrSize - 1) & ~(kPtrSize - 1);
       }
     }
-    auto dict = pointer(obj + static_cast<std::uint64_t>(offset), 0);
+    auto dict = pointer(obj + offset, 0);
     if (!dict || !*dict) return std::nullopt;
     if (v.at_least(3, 12) && (dict->as_int() & 1)) return std::nullopt;  // values, not a dict
     return AttrSource{*dict, {}, {}, false};
@@ -962,10 +963,11 @@ struct ValueReader::Impl {
     // While tracing, f_lineno is current (3.8/3.9: f_trace set; 3.10:
     // f_lineno non-zero).
     if (v310 ? *lineno != 0 : !trace->is_null()) return *lineno;
-    int addrq = v310 ? *lasti * 2 : *lasti;
+    std::int64_t addrq = v310 ? std::int64_t{*lasti} * 2 : *lasti;
     if (addrq < 0) return info.firstlineno;
     return addr_to_line(v310 ? LineTableFormat::kLinetable310 : LineTableFormat::kLnotab,
-                        info.linetable, info.firstlineno, addrq);
+                        info.linetable, info.firstlineno,
+                        static_cast<int>(std::min<std::int64_t>(addrq, 1 << 30)));
   }
 
   // A tuple's items as addresses (bounded).
