@@ -4,7 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-python=${PYTHON:-$(command -v python3)}
+# Any CPython 3.8-3.13 works; prefer a build with debug info (pyenv's here).
+python=${PYTHON:-}
+if [ -z "$python" ] && command -v pyenv >/dev/null; then
+  python=$(ls "$(pyenv root)"/versions/3.1[0-3]*/bin/python3.1[0-3] 2>/dev/null | sort -V | tail -n 1)
+fi
+python=${python:-$(command -v python3)}
 ready=$(mktemp -u)
 "$python" examples/deadlock.py "$ready" &
 demo=$!
