@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "render/escape.h"
+#include "render/value_repr.h"
 
 namespace pyattach::cli {
 namespace {
@@ -12,6 +13,31 @@ namespace {
 std::string target_id(const cpython::ThreadSnapshot& t) {
   return fmt::format("Thread {:#x} (LWP {}) \"{}\"", t.pthread_id, t.tid,
                      render::escape_for_terminal(t.comm));
+}
+
+// The name of the threading.Thread a thread runs: threading's _bootstrap(self)
+// is the outermost Python frame of every thread it starts, and self._name is
+// the name. Empty when the thread was not started by threading (the main
+// thread, C threads) or the object cannot be read: we never guess.
+std::string python_thread_name(Session& session, const cpython::ThreadSnapshot& t) {
+  auto* values = session.values();
+  if (!values) return {};
+  for (auto it = t.python.rbegin(); it != t.python.rend(); ++it) {
+    if (!it->readable || it->name != "_bootstrap" || !it->filename.ends_with("threading.py"))
+      continue;
+    auto locals = values->read_locals(it->address);
+    if (!locals) return {};
+    for (const auto& local : *locals) {
+      if (local.name != "self" || local.value.kind != cpython::ValueKind::kInstance) continue;
+      const auto& attrs = local.value.children;
+      for (std::size_t i = 0; i + 1 < attrs.size(); i += 2)
+        if (attrs[i].kind == cpython::ValueKind::kStr && attrs[i].text == "_name" &&
+            attrs[i + 1].kind == cpython::ValueKind::kStr)
+          return render::raw_text(attrs[i + 1].text);
+    }
+    return {};
+  }
+  return {};
 }
 
 std::optional<std::size_t> parse_thread_number(std::string_view word, std::size_t count) {
@@ -47,9 +73,11 @@ class Info final : public Command {
   std::string_view usage() const override {
     return "info threads\n"
            "Lists every thread: gdb's number (* marks the selected one), its pthread id,\n"
-           "LWP and name (/proc/PID/task/TID/comm), its innermost native frame and,\n"
-           "after |, its innermost Python function with file and line.";
+           "LWP and name (/proc/PID/task/TID/comm), the name of its threading.Thread when\n"
+           "it has one, its innermost native frame and, after |, its innermost Python\n"
+           "function with file and line.";
   }
+  bool needs_memory() const override { return true; }  // Thread names are objects
   bool run(Session& session, std::string_view args) const override {
     auto [sub, rest] = split_first_word(args);
     if (sub.empty() || !std::string_view("threads").starts_with(sub) || sub.size() < 2)
@@ -58,14 +86,22 @@ class Info final : public Command {
                                                 args));
     (void)rest;
     const auto& threads = session.snapshot().threads;
+    std::vector<std::string> ids;
+    for (const auto& t : threads) {
+      std::string id = target_id(t);
+      std::string py_name = python_thread_name(session, t);
+      if (!py_name.empty())
+        id += fmt::format(" (Python \"{}\")", render::escape_for_terminal(py_name));
+      ids.push_back(std::move(id));
+    }
     std::size_t width = 9;
-    for (const auto& t : threads) width = std::max(width, target_id(t).size());
+    for (const auto& id : ids) width = std::max(width, id.size());
     session.out << fmt::format("  {:<4} {:<{}} {}\n", "Id", "Target Id", width, "Frame ");
     for (std::size_t i = 0; i < threads.size(); ++i) {
       if (Session::interrupted) break;
       session.out << fmt::format("{} {:<4} {:<{}} {}\n",
-                                 i == session.selection().thread ? '*' : ' ', i + 1,
-                                 target_id(threads[i]), width, where(threads[i]));
+                                 i == session.selection().thread ? '*' : ' ', i + 1, ids[i],
+                                 width, where(threads[i]));
     }
     return true;
   }
