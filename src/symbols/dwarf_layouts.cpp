@@ -4,20 +4,36 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <libdwarf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
+#include <sys/stat.h>
+
 #include "core/log.h"
 #include "symbols/elf_file.h"
 
+// libdwarf 20210528 keeps in this exported global the section-flags callback
+// of its own ELF reader, set by dwarf_init_b and never cleared, and calls it
+// from every later dwarf_object_init_b with *our* object: it reads that as
+// its own and crashes. We clear it before our own init (under g_libdwarf_mutex).
+// Weak: a libdwarf without it still links, and then we never take the mapped
+// path.
+extern "C" __attribute__((weak)) void* _dwarf_get_elf_flags_func_ptr;
+
 namespace pyattach::symbols {
 namespace {
+
+// libdwarf's process-wide state (above, and dwarf_set_de_alloc_flag) makes
+// loads unsafe to overlap.
+std::mutex g_libdwarf_mutex;
 
 // Bounds against malformed DWARF: no real C type nests 64 deep, has a
 // typedef/cv chain of 32, or a million members.
@@ -80,6 +96,7 @@ class Loader {
       Dwarf_Error err = nullptr;
       dwarf_finish(dbg_, &err);
     }
+    if (map_ != nullptr) ::munmap(map_, map_size_);
     if (fd_ >= 0) ::close(fd_);
   }
 
@@ -182,7 +199,26 @@ class Loader {
   void visit_top_level(Dwarf_Die d);
   void name_type(std::string_view name, const std::string& key);
 
+  // libdwarf reads sections through these callbacks from our mapping of the
+  // file, so only the pages of the units we walk become resident (its own
+  // reader copies all of .debug_info: 16 MiB for libpython3.13).
+  static int section_info(void* self, Dwarf_Half index, Dwarf_Obj_Access_Section* out,
+                          int* error);
+  static Dwarf_Endianness byte_order(void*) { return DW_OBJECT_LSB; }
+  static Dwarf_Small length_size(void*) { return 4; }
+  static Dwarf_Small pointer_size(void*) { return 8; }
+  static Dwarf_Unsigned section_count(void* self) {
+    return static_cast<Loader*>(self)->sections_.size();
+  }
+  static int load_section(void* self, Dwarf_Half index, Dwarf_Small** data, int* error);
+  bool use_object_access(const ElfFile& elf) const;
+
   int fd_ = -1;
+  void* map_ = nullptr;
+  std::size_t map_size_ = 0;
+  std::vector<ElfSection> sections_;
+  Dwarf_Obj_Access_Methods methods_{};
+  Dwarf_Obj_Access_Interface access_{};
   Dwarf_Debug dbg_ = nullptr;
   std::string path_;
   std::string first_error_;
@@ -218,8 +254,25 @@ Result<void> Loader::open(const std::string& path) {
     return fail(ErrorCode::kDebugInfo, "cannot open " + path + ": " + std::strerror(errno),
                 errno);
   Dwarf_Error err = nullptr;
-  const int rc = dwarf_init_b(fd_, DW_DLC_READ, DW_GROUPNUMBER_ANY, nullptr, nullptr, &dbg_,
-                              &err);
+  int rc = DW_DLV_NO_ENTRY;
+  if (&_dwarf_get_elf_flags_func_ptr != nullptr && use_object_access(*elf)) {
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == elf->file_size()) {
+      map_size_ = static_cast<std::size_t>(st.st_size);
+      map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+      if (map_ == MAP_FAILED) map_ = nullptr;
+    }
+  }
+  if (map_ != nullptr) {
+    sections_ = elf->sections();
+    methods_ = {section_info, byte_order, length_size, pointer_size, section_count,
+                load_section, nullptr};
+    access_ = {this, &methods_};
+    _dwarf_get_elf_flags_func_ptr = nullptr;
+    rc = dwarf_object_init_b(&access_, nullptr, nullptr, DW_GROUPNUMBER_ANY, &dbg_, &err);
+  } else {
+    rc = dwarf_init_b(fd_, DW_DLC_READ, DW_GROUPNUMBER_ANY, nullptr, nullptr, &dbg_, &err);
+  }
   if (rc != DW_DLV_OK) {
     std::string why = "no DWARF sections";
     if (rc == DW_DLV_ERROR && err != nullptr) {
@@ -232,6 +285,52 @@ Result<void> Loader::open(const std::string& path) {
   return {};
 }
 
+// Our callbacks do not relocate and do not decompress: relocatable objects
+// and compressed sections go through libdwarf's own reader.
+bool Loader::use_object_access(const ElfFile& elf) const {
+  if (elf.is_relocatable()) return false;
+  for (const auto& s : elf.sections()) {
+    if (s.name.starts_with(".zdebug") ||
+        (s.name.starts_with(".debug") && (s.flags & SHF_COMPRESSED) != 0))
+      return false;
+  }
+  return true;
+}
+
+int Loader::section_info(void* self, Dwarf_Half index, Dwarf_Obj_Access_Section* out,
+                         int* error) {
+  const auto& loader = *static_cast<Loader*>(self);
+  if (index >= loader.sections_.size()) {
+    *error = DW_DLE_ELF_SECT_ERR;
+    return DW_DLV_ERROR;
+  }
+  const ElfSection& s = loader.sections_[index];
+  *out = {};
+  out->addr = s.addr;
+  out->type = s.type;
+  out->size = s.type == SHT_NOBITS ? 0 : s.size;
+  out->name = s.name.c_str();
+  return DW_DLV_OK;
+}
+
+int Loader::load_section(void* self, Dwarf_Half index, Dwarf_Small** data, int* error) {
+  const auto& loader = *static_cast<Loader*>(self);
+  if (index >= loader.sections_.size()) {
+    *error = DW_DLE_ELF_SECT_ERR;
+    return DW_DLV_ERROR;
+  }
+  const ElfSection& s = loader.sections_[index];
+  if (s.type == SHT_NOBITS || s.size == 0) return DW_DLV_NO_ENTRY;
+  if (s.offset > loader.map_size_ || s.size > loader.map_size_ - s.offset) {
+    *error = DW_DLE_SECTION_SIZE_OR_OFFSET_LARGE;  // the file was cut short
+    return DW_DLV_ERROR;
+  }
+  // libdwarf takes a non-const pointer but, with no relocation callback,
+  // only reads through it; the mapping is read-only to make sure.
+  *data = static_cast<Dwarf_Small*>(loader.map_) + s.offset;
+  return DW_DLV_OK;
+}
+
 // A wanted name absent from the file would cost a walk of every unit (the
 // caller may ask for _PyCFrame and CFrame, and one of them never exists).
 // A DIE name is stored in .debug_str (strp, strx; the linker may tail-merge
@@ -239,7 +338,7 @@ Result<void> Loader::open(const std::string& path) {
 // inlines names of up to 3 bytes, such as "_ts"), so a byte search for
 // "name\0" in those sections proves absence.
 void Loader::prune_absent_names(const ElfFile& elf) {
-  constexpr std::uint64_t kChunk = 4 << 20;
+  constexpr std::uint64_t kChunk = 1 << 20;
   for (const auto& s : elf.sections()) {
     // Compressed or dwz-shared strings are not searchable in place.
     if (s.name.starts_with(".zdebug") || s.name == ".gnu_debugaltlink" ||
@@ -494,6 +593,7 @@ std::map<std::string, DwarfLayouts::Type, std::less<>> Loader::take_types() {
 Result<DwarfLayouts> DwarfLayouts::load(const std::string& path,
                                         const std::vector<std::string>& wanted) {
   auto log = log::get("dwarf");
+  std::lock_guard lock(g_libdwarf_mutex);
   Loader loader(wanted);
   if (auto opened = loader.open(path); !opened) return std::unexpected(opened.error());
   loader.walk();

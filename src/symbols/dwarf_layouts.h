@@ -36,6 +36,10 @@ namespace pyattach::symbols {
 //   union held by value.
 // - A bitfield's offset_of is the byte holding its first bit; bit_field_of
 //   gives the exact bits.
+// - Loads are serialized process-wide (libdwarf keeps global state). The file
+//   is mapped read-only while loading, so only the units walked are paged in;
+//   object files and compressed sections go through libdwarf's own reader.
+// - The result holds no libdwarf state and no file: copy or move it freely.
 class DwarfLayouts final : public TypeLayouts {
  public:
   static Result<DwarfLayouts> load(const std::string& path,

@@ -74,7 +74,7 @@ struct ElfFile::Impl {
   std::string path;
   int fd = -1;
   std::uint64_t file_size = 0;
-  bool dyn = false;
+  bool dyn = false, rel = false;
   std::string build_id, debuglink;
   std::vector<ElfLoadSegment> segments;
   std::vector<ElfSection> sections;
@@ -138,6 +138,7 @@ Result<void> ElfFile::Impl::parse(bool want_symbols) {
       eh.e_machine != EM_X86_64)
     return fail(ErrorCode::kDebugInfo, "not a 64-bit x86-64 ELF file: " + path);
   dyn = eh.e_type == ET_DYN;
+  rel = eh.e_type == ET_REL;
 
   // Section 0 carries the real counts when they overflow the ELF header
   // (e_shnum == 0, e_shstrndx == SHN_XINDEX, e_phnum == PN_XNUM).
@@ -377,6 +378,8 @@ Result<ElfFile> ElfFile::open(const std::string& path, const ElfOpenOptions& opt
 
 const std::string& ElfFile::path() const { return impl_->path; }
 bool ElfFile::is_pie_or_shared() const { return impl_->dyn; }
+bool ElfFile::is_relocatable() const { return impl_->rel; }
+std::uint64_t ElfFile::file_size() const { return impl_->file_size; }
 const std::string& ElfFile::build_id() const { return impl_->build_id; }
 const std::string& ElfFile::debuglink() const { return impl_->debuglink; }
 

@@ -56,6 +56,8 @@ class ElfFile {
 
   const std::string& path() const;
   bool is_pie_or_shared() const;  // ET_DYN
+  bool is_relocatable() const;    // ET_REL (an object file: DWARF needs relocating)
+  std::uint64_t file_size() const;  // in bytes, when opened
   // GNU build ID as lowercase hex; empty if none.
   const std::string& build_id() const;
   // .gnu_debuglink file name; empty if none.
@@ -76,9 +78,13 @@ class ElfFile {
 
   // The function or object symbol covering a link-time address: the symbol
   // with the greatest value <= addr, and addr < value + size when size != 0.
-  // Sized symbols are preferred to unsized ones; nullopt if none.
+  // Sized symbols are preferred to unsized ones; an unsized one (an assembly
+  // label) covers addr only if no symbol lies between them and addr is in
+  // its section. Among aliases, functions and globals win. nullptr if none.
+  // Pointers stay valid as long as the ElfFile.
   const ElfSymbol* symbol_at(std::uint64_t vaddr) const;
-  // First symbol with exactly this name (dynsym or symtab).
+  // The symbol with exactly this name (dynsym or symtab); with several (file-
+  // local statics), a sized global function wins. nullptr if none.
   const ElfSymbol* find_symbol(std::string_view name) const;
 
  private:
