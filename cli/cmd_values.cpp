@@ -29,6 +29,26 @@ std::string quoted(const Session& session, std::string_view name) {
       render::str_repr(name, session.snapshot().version.minor));
 }
 
+// The Python frames py-print and py-locals read, and the reader to read them
+// with; when either is missing, says why (and `ok` is what run() returns).
+struct FramesToRead {
+  const std::vector<std::size_t>* frames = nullptr;
+  cpython::ValueReader* values = nullptr;
+  bool ok = true;
+};
+FramesToRead python_frames_to_read(Session& session) {
+  FramesToRead where;
+  where.frames = session.selected_python_frames();
+  if (!where.frames) {
+    session.out << "Unable to locate python frame\n";
+    return where;
+  }
+  where.values = session.values();
+  if (!where.values)
+    where.ok = command_error(session, "The target is not stopped: `continue` first.");
+  return where;
+}
+
 class PyPrint final : public Command {
  public:
   std::string_view name() const override { return "py-print"; }
@@ -56,13 +76,10 @@ class PyPrint final : public Command {
   bool run(Session& session, std::string_view args) const override {
     std::string name(trim(args));
     if (name.empty()) return command_error(session, "Usage: py-print NAME");
-    const auto* frames = session.selected_python_frames();
-    if (!frames) {
-      session.out << "Unable to locate python frame\n";
-      return true;
-    }
-    auto* values = session.values();
-    if (!values) return command_error(session, "The target is not stopped: `continue` first.");
+    auto where = python_frames_to_read(session);
+    if (!where.frames || !where.values) return where.ok;
+    const auto* frames = where.frames;
+    auto* values = where.values;
     const auto& frame = session.selected_thread()->python[frames->front()];
     auto found = values->lookup(frame.address, name);
     if (!found) {
@@ -92,13 +109,10 @@ class PyLocals final : public Command {
   bool needs_memory() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     if (!args.empty()) return command_error(session, "py-locals takes no arguments.");
-    const auto* frames = session.selected_python_frames();
-    if (!frames) {
-      session.out << "Unable to locate python frame\n";
-      return true;
-    }
-    auto* values = session.values();
-    if (!values) return command_error(session, "The target is not stopped: `continue` first.");
+    auto where = python_frames_to_read(session);
+    if (!where.frames || !where.values) return where.ok;
+    const auto* frames = where.frames;
+    auto* values = where.values;
     const auto& thread = *session.selected_thread();
     const bool per_frame_headers = session.snapshot().version.at_least(3, 11);
     for (std::size_t index : *frames) {
