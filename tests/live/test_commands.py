@@ -223,6 +223,7 @@ class Judge:
         self.discrepancies = {}      # rule -> [example lines]
         self.model_failures = []
         self.cell_notes = set()
+        self.checked = set()         # (thread, func, name) of locals compared with the self-report
 
     def note(self, rule, section, gdb_line, pa_line, nrules=1):
         """Records an example; the summary shows one explained by this rule alone."""
@@ -258,6 +259,7 @@ class Judge:
         m = NOT_FOUND_RE.match(line)
         if m and tag:
             e = self.find_local(tag, m.group(1), func)
+            self.pending = e
             if e is not None and e["kind"] == "cell-arg" and self.version < (3, 11):
                 self.cell_notes.add("3.8-3.10: py-print of a captured argument says 'not found'")
                 return (line, line, [], "py-print %s" % e["name"])
@@ -281,6 +283,7 @@ class Judge:
         return self.values.local(tag, name)
 
     def value_expectation(self, e, prefix, line, what):
+        self.pending = e
         if e["kind"] == "cell-arg":
             # A captured argument: its fast-locals slot holds the cell on 3.11+ (both
             # tools print <cell at remote 0x...>), and is empty on 3.8-3.10; the
@@ -310,9 +313,12 @@ class Judge:
             if mh:
                 func = mh.group(1)
             body = re.sub(r"^#N ", "", pl)
+            self.pending = None
             exp = self.expectation(section, body, func)
             if exp is not None:
                 want, gdb_want, rules, what = exp
+                if self.pending is not None and section.thread and "_frame" in self.pending:
+                    self.checked.add((section.thread, self.pending["_frame"]["func"], self.pending["name"]))
                 if body != want:
                     self.model_failures.append((label, what, body, want))
                     problems.append("pyattach disagrees with the target about %s:\n  pyattach: %s\n"
@@ -665,8 +671,9 @@ def check_py_list(case, s, values):
         want.append("%4s    %s" % (num, text[n - 1]))
     got = [l.rstrip("\n") for l in s.pa]
     want = H.strip_blank_edges(want)
-    case.check("%s: lists %s lines %d-%d, '>' at line %d (the self-report's line of %s)" % (
-        s.name, os.path.basename(path), lo, hi, line, frame["func"]), got == want, H.diff(want, got, "file", "pyattach"))
+    case.check("%s: lists %s lines %d-%d%s" % (
+        s.name, os.path.basename(path), lo, hi, ", '>' at line %d (the self-report's line of %s)" % (line, frame["func"])
+        if lo <= line <= hi else ""), got == want, H.diff(want, got, "file", "pyattach"))
 
 
 def check_info_threads(case, target, values, rows, gdb_rows, selected_tid, label):
@@ -837,6 +844,11 @@ def run_case(case, ctx):
         problems = H.check_running(target)
         case.check("target running after the error runs", not problems, "\n".join(problems))
 
+        unchecked = ["%s: %s in %s" % (tag, e["name"], f["func"]) for tag in OWN_THREADS
+                     for f in values.own_frames(tag) for e in f["locals"]
+                     if (tag, f["func"], e["name"]) not in judge.checked]
+        case.check("every local of the target's own frames was printed by pyattach and checked against "
+                   "the self-report (%d locals)" % len(judge.checked), not unchecked, "not seen: %s" % unchecked)
         for n in sorted(judge.cell_notes):
             case.say("  NOTE  both tools (python-gdb.py's fast-locals view): %s" % n)
         # --- summary of reference discrepancies
