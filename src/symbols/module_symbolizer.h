@@ -28,6 +28,19 @@ struct LoadedModule {
 // Built from /proc/PID/maps before the target is stopped. Files are opened
 // through `open_path` (which maps a target path to a host path, for example
 // through /proc/PID/root) and each file is loaded once.
+//
+// - A module is one loaded image: the file-backed mappings (inode != 0, path
+//   starting with '/') of one path; a second mapping of the path at file
+//   offset 0 starts another image. [heap], [stack], anonymous .bss and the
+//   like belong to no module.
+// - bias: 0 for ET_EXEC; for ET_DYN, from the first mapping (by file offset)
+//   that lies in a PT_LOAD: start - file_offset - (p_vaddr - p_offset).
+// - A path the kernel marks " (deleted)" is opened without the suffix (the
+//   file now there may be a newer build; logged at info on "elf").
+// - A file that cannot be opened or is not ELF leaves elf == nullptr:
+//   module_of and module_at still work, symbolize and address_of skip it.
+// - symbolize names the symbol covering addr, function or object, demangling
+//   C++ names. address_of returns the first module's match, hinted ones first.
 class ModuleSymbolizer final : public Symbolizer {
  public:
   using PathMapper = std::function<std::string(const std::string&)>;
