@@ -39,7 +39,13 @@ std::uint64_t page_size() {
 //   bias = start - file_offset - (p_vaddr - p_offset).
 // Arithmetic is modulo 2^64, as the loader's is.
 std::uint64_t compute_bias(const ElfFile* elf, std::vector<const MemoryMapping*> maps) {
-  std::sort(maps.begin(), maps.end(), [](const auto* a, const auto* b) {
+  // A ---p mapping may be what is left of ld.so's reservation of the whole
+  // image, whose offset says nothing about the segment at that address.
+  const auto no_access = [](const MemoryMapping* m) {
+    return !m->readable && !m->writable && !m->executable;
+  };
+  std::sort(maps.begin(), maps.end(), [&](const auto* a, const auto* b) {
+    if (no_access(a) != no_access(b)) return no_access(b);
     return a->file_offset < b->file_offset;
   });
   const MemoryMapping& lowest = *maps.front();

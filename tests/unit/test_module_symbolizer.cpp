@@ -106,6 +106,31 @@ TEST_CASE("ModuleSymbolizer finds the bias from any mapping of the file") {
   CHECK(sym.modules().front().bias == base);
 }
 
+TEST_CASE("ModuleSymbolizer ignores inaccessible leftovers when computing the bias") {
+  const std::uint64_t base = 0x7f0000000000;
+  auto maps = mappings_for(kLib, base, kLib);
+  const MemoryMapping* text = nullptr;
+  std::vector<MemoryMapping> kept;
+  for (const auto& m : maps) {
+    if (m.executable) text = &m;
+    if (m.inode != 0 && !m.executable && m.file_offset != 0) kept.push_back(m);
+  }
+  REQUIRE(text != nullptr);
+  REQUIRE_FALSE(kept.empty());
+  // What remains of ld.so's reservation of the image: ---p, with a lower file
+  // offset than the mappings left, at an address unrelated to that offset.
+  MemoryMapping leftover = *text;
+  leftover.start = kept.back().end + 0x100000;
+  leftover.end = leftover.start + kPage;
+  leftover.readable = leftover.executable = false;
+  REQUIRE(leftover.file_offset < kept.front().file_offset);
+  kept.push_back(leftover);
+  auto sym = ModuleSymbolizer::build(kept, identity);
+  REQUIRE(sym.modules().size() == 1);
+  CHECK(sym.modules().front().bias == base);
+  CHECK(sym.modules().front().end == leftover.end);
+}
+
 TEST_CASE("ModuleSymbolizer maps target paths to host paths") {
   const std::uint64_t base = 0x7f5500000000;
   std::vector<std::string> asked;
