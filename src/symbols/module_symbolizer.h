@@ -33,8 +33,9 @@ struct LoadedModule {
 //   starting with '/') of one path; a second mapping of the path at file
 //   offset 0 starts another image. [heap], [stack], anonymous .bss and the
 //   like belong to no module.
-// - bias: 0 for ET_EXEC; for ET_DYN, from the first mapping (by file offset)
-//   that lies in a PT_LOAD: start - file_offset - (p_vaddr - p_offset).
+// - bias: 0 for ET_EXEC; for ET_DYN, from the first mapping (by file offset,
+//   ---p leftovers last) that lies in a PT_LOAD:
+//   start - file_offset - (p_vaddr - p_offset).
 // - A path the kernel marks " (deleted)" is opened without the suffix (the
 //   file now there may be a newer build; logged at info on "elf").
 // - A file that cannot be opened or is not ELF leaves elf == nullptr:

@@ -203,6 +203,25 @@ TEST_CASE("ElfFile reads the debuglink of a stripped file and its split debug fi
   CHECK(bytes->empty());
 }
 
+TEST_CASE("ElfFile finds the build ID through PT_NOTE without section headers") {
+  TempDir dir;
+  auto bytes = read_file(kLib);
+  REQUIRE(bytes.size() > sizeof(Elf64_Ehdr));
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, bytes.data(), sizeof eh);
+  eh.e_shoff = 0;
+  eh.e_shnum = 0;
+  eh.e_shstrndx = 0;
+  std::memcpy(bytes.data(), &eh, sizeof eh);
+  auto elf = ElfFile::open(dir.write("noshdr.so", bytes));
+  REQUIRE(elf);
+  CHECK(elf->sections().empty());
+  CHECK(elf->build_id() == readelf_build_id());
+  CHECK_FALSE(elf->load_segments().empty());
+  CHECK(elf->find_symbol("fx_function_a") == nullptr);
+  CHECK_FALSE(elf->has_dwarf());
+}
+
 TEST_CASE("ElfFile reads a non-PIE executable") {
   auto elf = ElfFile::open(kFixtures + "/fx_exec");
   REQUIRE(elf);
