@@ -56,6 +56,17 @@ std::vector<std::string> normalise_args(int argc, char** argv) {
 
 }  // namespace
 
+namespace pyattach::cli {
+// Boost.ProgramOptions parses --offsets-from through this (found by ADL).
+void validate(boost::any& out, const std::vector<std::string>& values, OffsetsFrom*, int) {
+  po::validators::check_first_occurrence(out);
+  const std::string& text = po::validators::get_single_string(values);
+  auto from = parse_offsets_from(text);
+  if (!from) throw po::invalid_option_value(text + " (use auto, dwarf, debug-offsets or table)");
+  out = *from;
+}
+}  // namespace pyattach::cli
+
 int main(int argc, char** argv) {
   po::options_description visible(kUsage);
   int verbosity = 0;
@@ -67,6 +78,10 @@ int main(int argc, char** argv) {
       ("ex", po::value<std::vector<std::string>>()->composing(),
        "run CMD (repeatable), then exit; like gdb -batch -ex")
       ("batch", "accepted for gdb compatibility (pyattach -ex always exits)")
+      ("offsets-from", po::value<cli::OffsetsFrom>()->default_value(cli::OffsetsFrom::kAuto, "auto"),
+       "where CPython's struct offsets come from: auto (DWARF if the interpreter or its "
+       "debug file has it, else _Py_DebugOffsets on 3.13, else the built-in table), "
+       "dwarf, debug-offsets or table")
       ("verbose,v", po::value<int>(&verbosity)->implicit_value(1)->zero_tokens()
                         ->default_value(0),
        "log what pyattach does to stderr (-v info, -vv debug)");
@@ -129,7 +144,7 @@ int main(int argc, char** argv) {
   if (commands.empty() && !interactive)
     for (std::string line; std::getline(std::cin, line);) commands.push_back(line);
 
-  auto target = cli::PreparedTarget::prepare(pid);
+  auto target = cli::PreparedTarget::prepare(pid, vm["offsets-from"].as<cli::OffsetsFrom>());
   if (!target) return report(target.error());
 
   if (interactive) {

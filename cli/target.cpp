@@ -9,7 +9,10 @@
 
 #include "attach/proc.h"
 #include "attach/unwinder.h"
+#include "symbols/debug_files.h"
 #include "core/log.h"
+#include "cpython/debug_offsets.h"
+#include "cpython/offsets_table.h"
 #include "cpython/python_stack.h"
 #include "cpython/thread_frames.h"
 
@@ -52,7 +55,95 @@ std::optional<cpython::PythonVersion> version_from_rodata(const symbols::ElfFile
 
 }  // namespace
 
-Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid) {
+std::optional<OffsetsFrom> parse_offsets_from(std::string_view text) {
+  if (text == "auto") return OffsetsFrom::kAuto;
+  if (text == "dwarf") return OffsetsFrom::kDwarf;
+  if (text == "debug-offsets") return OffsetsFrom::kDebugOffsets;
+  if (text == "table") return OffsetsFrom::kTable;
+  return std::nullopt;
+}
+
+Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::LoadedModule& module) {
+  auto logger = log::get("cli");
+  const cpython::PythonVersion& version = interpreter_.version;
+  const std::string where =
+      fmt::format("CPython {} in {}", version.to_string(), module.path);
+
+  // DWARF: the interpreter's own, else its separate debug file.
+  auto try_dwarf = [&]() -> Result<cpython::Offsets> {
+    const auto wanted = cpython::TypeLayoutOffsetsSource::wanted_types();
+    std::string host_path = attach::target_path(pid_, module.path);
+    auto layouts = symbols::DwarfLayouts::load(host_path, wanted);
+    if (!layouts) {
+      std::optional<std::string> debug_path;
+      if (!module.debug_path.empty())
+        debug_path = module.debug_path;
+      else if (module.elf)
+        debug_path = symbols::find_debug_file(
+            *module.elf, module.path,
+            [this](const std::string& p) { return attach::target_path(pid_, p); });
+      if (debug_path) {
+        logger->debug("{} has no usable debug info ({}); trying {}", module.path,
+                      layouts.error().message, *debug_path);
+        layouts = symbols::DwarfLayouts::load(*debug_path, wanted);
+      }
+    }
+    if (!layouts)
+      return fail(ErrorCode::kDebugInfo,
+                  fmt::format("no usable debug info for {}: {}", where, layouts.error().message),
+                  0,
+                  fmt::format("install the interpreter's debug symbols (e.g. apt-get install "
+                              "python{}.{}-dbg), or use --offsets-from table",
+                              version.major, version.minor));
+    layouts_ = std::make_unique<symbols::DwarfLayouts>(std::move(*layouts));
+    return cpython::TypeLayoutOffsetsSource(*layouts_).load(version);
+  };
+  const cpython::TableOffsetsSource table;
+  auto try_debug_offsets = [&]() -> Result<cpython::Offsets> {
+    auto offsets = cpython::DebugOffsetsSource(memory_, interpreter_.runtime, table).load(version);
+    if (!offsets)
+      return fail(offsets.error().code,
+                  fmt::format("no usable _Py_DebugOffsets for {}: {}", where,
+                              offsets.error().message),
+                  0, "use --offsets-from table or dwarf");
+    return offsets;
+  };
+
+  Result<cpython::Offsets> offsets = fail(ErrorCode::kInternal, "no offsets source tried");
+  switch (from) {
+    case OffsetsFrom::kDwarf:
+      offsets = try_dwarf();
+      offsets_source_ = "dwarf";
+      break;
+    case OffsetsFrom::kDebugOffsets:
+      offsets = try_debug_offsets();
+      offsets_source_ = "debug-offsets";
+      break;
+    case OffsetsFrom::kTable:
+      offsets = table.load(version);
+      offsets_source_ = "table";
+      break;
+    case OffsetsFrom::kAuto:
+      offsets = try_dwarf();
+      offsets_source_ = "dwarf";
+      if (!offsets && version.at_least(3, 13)) {
+        logger->info("{}; trying _Py_DebugOffsets", offsets.error().message);
+        offsets = try_debug_offsets();
+        offsets_source_ = "debug-offsets";
+      }
+      if (!offsets) {
+        logger->info("{}; trying the built-in table", offsets.error().message);
+        offsets = table.load(version);
+        offsets_source_ = "table";
+      }
+      break;
+  }
+  if (!offsets) return std::unexpected(offsets.error());
+  offsets_ = *offsets;
+  return {};
+}
+
+Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, OffsetsFrom from) {
   auto logger = log::get("cli");
   if (auto ok = attach::StoppedProcess::check_attachable(pid); !ok)
     return std::unexpected(ok.error());
@@ -117,22 +208,8 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid) {
   interp.cmethod_type =
       target->symbols_.address_of("PyCMethod_Type", interpreter->path).value_or(RemoteAddr());
 
-  std::string host_path = attach::target_path(pid, interpreter->path);
-  auto layouts = symbols::DwarfLayouts::load(
-      host_path, cpython::TypeLayoutOffsetsSource::wanted_types());
-  if (!layouts)
-    return fail(ErrorCode::kDebugInfo,
-                fmt::format("no usable debug info for CPython {} in {}: {}",
-                            interp.version.to_string(), interpreter->path,
-                            layouts.error().message),
-                0,
-                fmt::format("install the interpreter's debug symbols (e.g. apt-get install "
-                            "python{}.{}-dbg)",
-                            interp.version.major, interp.version.minor));
-  target->layouts_ = std::make_unique<symbols::DwarfLayouts>(std::move(*layouts));
-  cpython::TypeLayoutOffsetsSource source(*target->layouts_);
-  target->offsets_ = PYATTACH_TRY(source.load(interp.version));
-  target->offsets_source_ = source.name();
+  if (auto loaded = target->load_offsets(from, *interpreter); !loaded)
+    return std::unexpected(loaded.error());
   logger->info("CPython {} in {}, _PyRuntime at {:#x}, offsets from {}",
                interp.version.to_string(), interp.module_path, interp.runtime.as_int(),
                target->offsets_source_);

@@ -6,7 +6,9 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attach/live_memory.h"
@@ -27,11 +29,20 @@ struct Interpreter {
   RemoteAddr cfunction_type, cmethod_type;
 };
 
+// Where the CPython offsets come from (--offsets-from). kAuto: DWARF of the
+// interpreter or its separate debug file, else the target's _Py_DebugOffsets
+// (3.13+), else the built-in table.
+enum class OffsetsFrom { kAuto, kDwarf, kDebugOffsets, kTable };
+// "auto", "dwarf", "debug-offsets", "table"; nullopt for anything else.
+std::optional<OffsetsFrom> parse_offsets_from(std::string_view text);
+
 // Everything learned about a process before stopping it.
 class PreparedTarget {
  public:
-  // Fails with kNoSuchProcess, kNotPython, kUnsupportedVersion or kDebugInfo.
-  static Result<std::unique_ptr<PreparedTarget>> prepare(pid_t pid);
+  // Fails with kNoSuchProcess, kNotPython, kUnsupportedVersion or kDebugInfo
+  // (also when `from` names a source that is unavailable for this target).
+  static Result<std::unique_ptr<PreparedTarget>> prepare(
+      pid_t pid, OffsetsFrom from = OffsetsFrom::kAuto);
 
   pid_t pid() const { return pid_; }
   const Interpreter& interpreter() const { return interpreter_; }
@@ -45,6 +56,8 @@ class PreparedTarget {
 
  private:
   explicit PreparedTarget(pid_t pid) : pid_(pid), memory_(pid) {}
+  // Fills offsets_ and offsets_source_ from the source `from` selects.
+  Result<void> load_offsets(OffsetsFrom from, const symbols::LoadedModule& module);
   pid_t pid_;
   attach::LiveMemory memory_;
   std::vector<MemoryMapping> maps_;

@@ -101,6 +101,25 @@ void load_value_offsets(const TypeLayouts& layouts, Offsets& o) {
 
 }  // namespace
 
+std::vector<OffsetsDifference> compare_offsets(const Offsets& a, const Offsets& b) {
+  std::vector<std::uint64_t> left;
+  for_each_field(a, [&](std::string_view, const auto& v) {
+    left.push_back(static_cast<std::uint64_t>(v));
+  });
+  std::vector<OffsetsDifference> out;
+  std::size_t i = 0;
+  for_each_field(b, [&](std::string_view name, const auto& v) {
+    auto right = static_cast<std::uint64_t>(v);
+    if (left[i] != right) out.push_back({std::string(name), left[i], right});
+    ++i;
+  });
+  return out;
+}
+
+std::string format_field_value(std::uint64_t value) {
+  return value == kAbsent ? std::string("kAbsent") : fmt::format("{}", value);
+}
+
 std::vector<std::string> TypeLayoutOffsetsSource::wanted_types() {
   return {"_PyRuntimeState", "PyInterpreterState", "PyThreadState", "_PyCFrame",
           "CFrame", "_PyInterpreterFrame", "PyFrameObject", "PyCodeObject",

@@ -146,6 +146,135 @@ struct Offsets {
   } frame_vars;
 };
 
+// Visits every field of `o` but `version`, in declaration order, as
+// f(std::string_view name, auto& field), where name is "<sub-struct>.<field>"
+// ("tstate.current_frame", "unicode.kind_shift") and field is a std::uint64_t
+// or, for the unicode bit positions, an int. Works on const Offsets too. The
+// only list of Offsets' fields: comparing, printing and the built-in table
+// (offsets_table.h) go through it, so a field added to Offsets must be added
+// here (a test checks that the count matches the struct's size).
+template <class O, class F>
+void for_each_field(O& o, F&& f) {
+#define PYATTACH_OFFSETS_FIELD(group, field) f(#group "." #field, o.group.field)
+  PYATTACH_OFFSETS_FIELD(runtime, interpreters_head);
+  PYATTACH_OFFSETS_FIELD(interp, next);
+  PYATTACH_OFFSETS_FIELD(interp, threads_head);
+  PYATTACH_OFFSETS_FIELD(tstate, next);
+  PYATTACH_OFFSETS_FIELD(tstate, interp);
+  PYATTACH_OFFSETS_FIELD(tstate, frame);
+  PYATTACH_OFFSETS_FIELD(tstate, cframe);
+  PYATTACH_OFFSETS_FIELD(tstate, current_frame);
+  PYATTACH_OFFSETS_FIELD(tstate, thread_id);
+  PYATTACH_OFFSETS_FIELD(tstate, native_thread_id);
+  PYATTACH_OFFSETS_FIELD(cframe, current_frame);
+  PYATTACH_OFFSETS_FIELD(cframe, previous);
+  PYATTACH_OFFSETS_FIELD(frame_object, f_back);
+  PYATTACH_OFFSETS_FIELD(frame_object, f_code);
+  PYATTACH_OFFSETS_FIELD(frame_object, f_lasti);
+  PYATTACH_OFFSETS_FIELD(frame_object, f_lineno);
+  PYATTACH_OFFSETS_FIELD(frame_object, f_trace);
+  PYATTACH_OFFSETS_FIELD(iframe, code);
+  PYATTACH_OFFSETS_FIELD(iframe, previous);
+  PYATTACH_OFFSETS_FIELD(iframe, instr);
+  PYATTACH_OFFSETS_FIELD(iframe, is_entry);
+  PYATTACH_OFFSETS_FIELD(iframe, owner);
+  PYATTACH_OFFSETS_FIELD(iframe, localsplus);
+  PYATTACH_OFFSETS_FIELD(code, filename);
+  PYATTACH_OFFSETS_FIELD(code, name);
+  PYATTACH_OFFSETS_FIELD(code, qualname);
+  PYATTACH_OFFSETS_FIELD(code, firstlineno);
+  PYATTACH_OFFSETS_FIELD(code, linetable);
+  PYATTACH_OFFSETS_FIELD(code, code_adaptive);
+  PYATTACH_OFFSETS_FIELD(code, firsttraceable);
+  PYATTACH_OFFSETS_FIELD(object, ob_type);
+  PYATTACH_OFFSETS_FIELD(object, ob_size);
+  PYATTACH_OFFSETS_FIELD(type, tp_name);
+  PYATTACH_OFFSETS_FIELD(cfunction, m_ml);
+  PYATTACH_OFFSETS_FIELD(cfunction, m_self);
+  PYATTACH_OFFSETS_FIELD(cfunction, ml_name);
+  PYATTACH_OFFSETS_FIELD(cfunction, ml_meth);
+  PYATTACH_OFFSETS_FIELD(unicode, length_offset);
+  PYATTACH_OFFSETS_FIELD(unicode, state_offset);
+  PYATTACH_OFFSETS_FIELD(unicode, ascii_size);
+  PYATTACH_OFFSETS_FIELD(unicode, compact_size);
+  PYATTACH_OFFSETS_FIELD(unicode, legacy_data_offset);
+  PYATTACH_OFFSETS_FIELD(unicode, kind_shift);
+  PYATTACH_OFFSETS_FIELD(unicode, compact_shift);
+  PYATTACH_OFFSETS_FIELD(unicode, ascii_shift);
+  PYATTACH_OFFSETS_FIELD(bytes, size_offset);
+  PYATTACH_OFFSETS_FIELD(bytes, sval_offset);
+  PYATTACH_OFFSETS_FIELD(type_slots, tp_basicsize);
+  PYATTACH_OFFSETS_FIELD(type_slots, tp_itemsize);
+  PYATTACH_OFFSETS_FIELD(type_slots, tp_flags);
+  PYATTACH_OFFSETS_FIELD(type_slots, tp_dictoffset);
+  PYATTACH_OFFSETS_FIELD(type_slots, ht_cached_keys);
+  PYATTACH_OFFSETS_FIELD(long_object, ob_digit);
+  PYATTACH_OFFSETS_FIELD(long_object, lv_tag);
+  PYATTACH_OFFSETS_FIELD(number, ob_fval);
+  PYATTACH_OFFSETS_FIELD(number, cval_real);
+  PYATTACH_OFFSETS_FIELD(number, cval_imag);
+  PYATTACH_OFFSETS_FIELD(sequence, list_ob_item);
+  PYATTACH_OFFSETS_FIELD(sequence, tuple_ob_item);
+  PYATTACH_OFFSETS_FIELD(sequence, bytearray_ob_start);
+  PYATTACH_OFFSETS_FIELD(dict, ma_used);
+  PYATTACH_OFFSETS_FIELD(dict, ma_keys);
+  PYATTACH_OFFSETS_FIELD(dict, ma_values);
+  PYATTACH_OFFSETS_FIELD(dict_keys, dk_size);
+  PYATTACH_OFFSETS_FIELD(dict_keys, dk_log2_size);
+  PYATTACH_OFFSETS_FIELD(dict_keys, dk_log2_index_bytes);
+  PYATTACH_OFFSETS_FIELD(dict_keys, dk_kind);
+  PYATTACH_OFFSETS_FIELD(dict_keys, dk_nentries);
+  PYATTACH_OFFSETS_FIELD(dict_keys, dk_indices);
+  PYATTACH_OFFSETS_FIELD(dict_entry, size);
+  PYATTACH_OFFSETS_FIELD(dict_entry, me_key);
+  PYATTACH_OFFSETS_FIELD(dict_entry, me_value);
+  PYATTACH_OFFSETS_FIELD(dict_entry, unicode_size);
+  PYATTACH_OFFSETS_FIELD(dict_entry, unicode_me_key);
+  PYATTACH_OFFSETS_FIELD(dict_entry, unicode_me_value);
+  PYATTACH_OFFSETS_FIELD(dict_values, values);
+  PYATTACH_OFFSETS_FIELD(dict_values, valid);
+  PYATTACH_OFFSETS_FIELD(set, used);
+  PYATTACH_OFFSETS_FIELD(set, mask);
+  PYATTACH_OFFSETS_FIELD(set, table);
+  PYATTACH_OFFSETS_FIELD(set, entry_size);
+  PYATTACH_OFFSETS_FIELD(set, entry_key);
+  PYATTACH_OFFSETS_FIELD(misc, exc_args);
+  PYATTACH_OFFSETS_FIELD(misc, func_name);
+  PYATTACH_OFFSETS_FIELD(misc, func_qualname);
+  PYATTACH_OFFSETS_FIELD(misc, im_func);
+  PYATTACH_OFFSETS_FIELD(misc, im_self);
+  PYATTACH_OFFSETS_FIELD(misc, md_name);
+  PYATTACH_OFFSETS_FIELD(misc, cell_ob_ref);
+  PYATTACH_OFFSETS_FIELD(misc, wrapper_descr);
+  PYATTACH_OFFSETS_FIELD(misc, wrapper_self);
+  PYATTACH_OFFSETS_FIELD(misc, descr_d_base);
+  PYATTACH_OFFSETS_FIELD(misc, wrapperbase_name);
+  PYATTACH_OFFSETS_FIELD(frame_vars, f_localsplus);
+  PYATTACH_OFFSETS_FIELD(frame_vars, f_globals);
+  PYATTACH_OFFSETS_FIELD(frame_vars, f_builtins);
+  PYATTACH_OFFSETS_FIELD(frame_vars, f_frame);
+  PYATTACH_OFFSETS_FIELD(frame_vars, iframe_globals);
+  PYATTACH_OFFSETS_FIELD(frame_vars, iframe_builtins);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_nlocals);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_varnames);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_cellvars);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_freevars);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_localsplusnames);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_localspluskinds);
+  PYATTACH_OFFSETS_FIELD(frame_vars, co_nlocalsplus);
+#undef PYATTACH_OFFSETS_FIELD
+}
+
+// One field where two Offsets differ; values as unsigned (kAbsent stays kAbsent).
+struct OffsetsDifference {
+  std::string field;
+  std::uint64_t left = 0, right = 0;
+};
+// Every field where `a` and `b` differ, in declaration order (version ignored).
+std::vector<OffsetsDifference> compare_offsets(const Offsets& a, const Offsets& b);
+// "24", "kAbsent": how the table and the logs write a field value.
+std::string format_field_value(std::uint64_t value);
+
 // _PyInterpreterFrame.owner values (3.11+).
 enum class FrameOwner : std::uint8_t {
   kThread = 0, kGenerator = 1, kFrameObject = 2, kCStack = 3 /* 3.12+ shim */
