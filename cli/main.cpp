@@ -62,7 +62,7 @@ void validate(boost::any& out, const std::vector<std::string>& values, OffsetsFr
   po::validators::check_first_occurrence(out);
   const std::string& text = po::validators::get_single_string(values);
   auto from = parse_offsets_from(text);
-  if (!from) throw po::invalid_option_value(text + " (use auto, dwarf, debug-offsets or table)");
+  if (!from) throw po::invalid_option_value(text);
   out = *from;
 }
 }  // namespace pyattach::cli
