@@ -2,6 +2,7 @@
 // installed interpreters, TableOffsetsSource's version selection, and
 // DebugOffsetsSource on fake _PyRuntime images.
 #include <doctest/doctest.h>
+#include <elf.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -364,4 +365,48 @@ TEST_CASE("DebugOffsetsSource rejects corrupt headers") {
     REQUIRE_FALSE(o.has_value());
     CHECK(o.error().code == ErrorCode::kCorruptData);
   }
+}
+
+TEST_CASE("DebugOffsetsSource on the _Py_DebugOffsets of the installed 3.13 builds") {
+  const std::regex pattern(R"(3\.13\.(\d+))");
+  bool found = false;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator(pyenv_versions(), ec)) {
+    std::smatch m;
+    const std::string name = dir.path().filename().string();
+    if (!std::regex_match(name, m, pattern)) continue;
+    const auto lib = dir.path() / "lib" / "libpython3.13.so.1.0";
+    auto elf = symbols::ElfFile::open(lib.string());
+    if (!elf) continue;
+    found = true;
+    CAPTURE(lib.string());
+    // _PyRuntime's static initializer, as the file holds it before startup:
+    // the header is constant from then on.
+    const symbols::ElfSymbol* runtime = elf->find_symbol("_PyRuntime");
+    REQUIRE(runtime != nullptr);
+    std::optional<symbols::ElfSection> data;
+    for (const auto& section : elf->sections())
+      if (section.type == SHT_PROGBITS && (section.flags & SHF_ALLOC) != 0 &&
+          section.addr <= runtime->value &&
+          runtime->value - section.addr + sizeof(py313::DebugOffsets) <= section.size)
+        data = section;
+    REQUIRE(data.has_value());
+    auto bytes = elf->read_bytes(data->offset + (runtime->value - data->addr),
+                                 sizeof(py313::DebugOffsets));
+    REQUIRE(bytes.has_value());
+    testing::FakeMemory memory;
+    memory.add_region(kRuntime, bytes->size());
+    memory.write(kRuntime, bytes->data(), bytes->size());
+    const PythonVersion version{3, 13, std::stoi(m[1])};
+    TableOffsetsSource table;
+    auto o = DebugOffsetsSource(memory, RemoteAddr(kRuntime), table).load(version);
+    REQUIRE_MESSAGE(o.has_value(), o.error().message);
+    auto from_table = table.load(version);
+    REQUIRE(from_table.has_value());
+    for (const auto& d : compare_offsets(*from_table, *o))
+      FAIL_CHECK("field " << d.field << " is " << format_field_value(d.right)
+                          << " in _Py_DebugOffsets but " << format_field_value(d.left)
+                          << " in the table");
+  }
+  if (!found) missing("no pyenv CPython 3.13 under " + pyenv_versions().string());
 }
