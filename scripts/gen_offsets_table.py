@@ -4,7 +4,7 @@
 Runs pyattach-dump-offsets on the DWARF of every pyenv interpreter
 ($(pyenv root)/versions/3.{8..13}*, their lib/libpython3.X.so.1.0) and of
 Debian's /usr/bin/python3.11 when python3.11-dbg is installed (its DWARF is
-found by build ID under /usr/lib/debug/.build-id/). Builds of one minor
+found by build ID under /usr/lib/debug/.build-id/) and of python3.11d. Builds of one minor
 version whose offsets are identical share one entry; a patch release whose
 layout differs gets its own.
 
@@ -43,13 +43,16 @@ def pyenv_interpreters():
 def debian_interpreters():
     found = []
     for minor in MINORS:
-        exe = Path(f"/usr/bin/python3.{minor}")
-        if not exe.exists():
-            continue
-        version = subprocess.run(
-            [str(exe), "-c", "import platform; print(platform.python_version())"],
-            capture_output=True, text=True, check=True).stdout.strip()
-        found.append((version, str(exe), f"Debian {version} ({exe} + python3.{minor}-dbg)"))
+        # python3.Xd is the --with-pydebug build that python3.X-dbg installs.
+        for exe in (Path(f"/usr/bin/python3.{minor}"), Path(f"/usr/bin/python3.{minor}d")):
+            if not exe.exists():
+                continue
+            version = subprocess.run(
+                [str(exe), "-c", "import platform; print(platform.python_version())"],
+                capture_output=True, text=True, check=True).stdout.strip()
+            origin = (f"Debian {version} ({exe} + python3.{minor}-dbg)"
+                      if not exe.name.endswith("d") else f"Debian {version} ({exe})")
+            found.append((version, str(exe), origin))
     return found
 
 
