@@ -41,16 +41,26 @@ std::optional<cpython::PythonVersion> version_from_rodata(const symbols::ElfFile
   if (!data) return std::nullopt;
   std::string_view text(reinterpret_cast<const char*>(data->data()), data->size());
   std::string prefix = fmt::format("{}.{}.", major, minor);
+  std::optional<cpython::PythonVersion> suffix_match;
   for (std::size_t at = text.find(prefix); at != std::string_view::npos;
        at = text.find(prefix, at + 1)) {
-    if (at > 0 && text[at - 1] != '\0') continue;  // must start a string
+    // The linker merges a string into the tail of a longer one: pyenv's
+    // 3.8-3.10 keep PY_VERSION only as the end of "/root/.pyenv/versions/3.8.18".
+    // Take such a tail when no string starts with the version.
+    const bool starts = at == 0 || text[at - 1] == '\0';
+    if (!starts && (suffix_match || text[at - 1] == '.' ||
+                    (text[at - 1] >= '0' && text[at - 1] <= '9')))
+      continue;
     std::size_t end = at;
     while (end < text.size() && end - at < 24 && text[end] != '\0' && text[end] != ' ') ++end;
     if (end < text.size() && text[end] == '\0')
       if (auto v = cpython::PythonVersion::parse(text.substr(at, end - at)))
-        if (v->major == major && v->minor == minor) return v;
+        if (v->major == major && v->minor == minor) {
+          if (starts) return v;
+          suffix_match = v;
+        }
   }
-  return std::nullopt;
+  return suffix_match;
 }
 
 }  // namespace
