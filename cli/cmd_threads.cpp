@@ -40,6 +40,11 @@ std::string python_thread_name(Session& session, const cpython::ThreadSnapshot& 
   return {};
 }
 
+// What gdb names a thread in [Switching to ...] and [Current thread is ...].
+std::string short_target_id(const cpython::ThreadSnapshot& t) {
+  return fmt::format("Thread {:#x} (LWP {})", t.pthread_id, t.tid);
+}
+
 std::optional<std::size_t> parse_thread_number(std::string_view word, std::size_t count) {
   std::size_t n = 0;
   auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), n);
@@ -129,16 +134,19 @@ class Thread final : public Command {
       const auto* t = session.selected_thread();
       if (!t) return command_error(session, "No thread selected.");
       session.out << fmt::format("[Current thread is {} ({})]\n", session.selection().thread + 1,
-                                 target_id(*t));
+                                 short_target_id(*t));
       return true;
     }
     if (first == "apply" || first == "a") return apply(session, rest);
     auto index = parse_thread_number(first, threads.size());
-    if (!index)
-      return command_error(session, fmt::format("Invalid thread ID: {}", first));
+    if (!index) {
+      bool is_number = !first.empty() && first.find_first_not_of("0123456789") == std::string_view::npos;
+      return command_error(session, is_number ? fmt::format("Unknown thread {}.", first)
+                                              : fmt::format("Invalid thread ID: {}", first));
+    }
     session.selection() = {*index, 0};
     const auto& t = threads[*index];
-    session.out << fmt::format("[Switching to thread {} ({})]\n", *index + 1, target_id(t));
+    session.out << fmt::format("[Switching to thread {} ({})]\n", *index + 1, short_target_id(t));
     if (!t.native.empty()) session.out << render::native_frame_line(t.native[0], 0) << "\n";
     return true;
   }
