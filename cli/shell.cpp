@@ -56,7 +56,6 @@ int run_shell(Session& session) {
   rl_attempted_completion_function = attempted_completion;
   using_history();
   install_interactive_sigint();
-  int status = 0;
   std::string last;
   while (!session.quit_requested) {
     Session::interrupted = false;
@@ -75,13 +74,13 @@ int run_shell(Session& session) {
     if (trim(line).empty()) line = last;
     else add_history(line.c_str());
     last = line;
-    if (!execute(session, line)) status = 1;
+    execute(session, line);  // a failed command is reported; the session goes on
     std::cout.flush();
     if (Session::interrupted) std::cout << "Quit\n";
   }
   session.release();
   g_session = nullptr;
-  return status == 0 ? 0 : 1;
+  return 0;  // as gdb: leaving the prompt is a success, whatever failed before
 }
 
 }  // namespace pyattach::cli

@@ -6,7 +6,7 @@
 namespace pyattach::cli {
 
 // Runs "(pyattach) " prompts until quit or Ctrl-D. The target stays stopped
-// between commands. Returns the exit status.
+// between commands. Returns the exit status: 0, as gdb's.
 int run_shell(Session& session);
 
 // While the prompt runs, SIGINT only sets Session::interrupted (cancelling the
