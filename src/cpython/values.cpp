@@ -622,17 +622,87 @@ struct ValueReader::Impl {
     return l;
   }
 
+  // The insertion order of a 3.11+ values array (`values` is the PyObject*
+  // array itself): the entry indices, oldest first; nullopt if absent or
+  // unreadable.
+  std::optional<std::vector<std::uint8_t>> insertion_order(RemoteAddr values) {
+    if (!o.version.at_least(3, 11) || o.dict_values.values == kAbsent) return std::nullopt;
+    if (o.version.at_least(3, 13)) {
+      // 3.13 Include/internal/pycore_dict.h: struct _dictvalues { uint8_t
+      // capacity; uint8_t size; uint8_t embedded; uint8_t valid; PyObject
+      // *values[1]; }, and get_insertion_order_array() is
+      // (uint8_t *)&values->values[values->capacity]: `size` indices there.
+      constexpr std::uint64_t kCapacity = 0, kSize = 1;
+      RemoteAddr base = values - o.dict_values.values;
+      auto capacity = field<std::uint8_t>(base, kCapacity);
+      auto size = field<std::uint8_t>(base, kSize);
+      if (!capacity || !size || *size > *capacity) return std::nullopt;
+      std::vector<std::uint8_t> order(*size);
+      if (!order.empty() &&
+          !read_paged(memory, values + std::uint64_t{*capacity} * kPtrSize,
+                      std::as_writable_bytes(std::span(order))))
+        return std::nullopt;
+      return order;
+    }
+    // 3.11/3.12 Objects/dictobject.c new_values() puts a prefix of
+    // DICT_VALUES_SIZE(values) == ((uint8_t *)values)[-1] bytes (a multiple
+    // of the pointer size) before the array; ((uint8_t *)values)[-2] is the
+    // number of indices in use, and index i is ((uint8_t *)values)[-3 - i]
+    // (_PyDictValues_AddToInsertionOrder, get_index_from_order).
+    auto prefix = field<std::uint8_t>(values - 1, 0);
+    if (!prefix || *prefix < 2 || *prefix % kPtrSize != 0) return std::nullopt;
+    std::vector<std::uint8_t> bytes(*prefix);
+    if (!read_paged(memory, values - *prefix, std::as_writable_bytes(std::span(bytes))))
+      return std::nullopt;
+    std::size_t used = bytes[*prefix - 2];
+    if (used + 2 > *prefix) return std::nullopt;
+    std::vector<std::uint8_t> order(used);
+    for (std::size_t i = 0; i < used; ++i) order[i] = bytes[*prefix - 3 - i];
+    return order;
+  }
+  // The (index, value) pairs of a 3.11+ values array of n entries in
+  // insertion order; nullopt unless the order names each non-NULL value
+  // exactly once and nothing else.
+  std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> ordered_values(
+      RemoteAddr values, std::uint64_t n) {
+    auto order = insertion_order(values);
+    if (!order || n > 256) return std::nullopt;
+    std::vector<std::uint64_t> vals(n);
+    if (!read_paged(memory, values, std::as_writable_bytes(std::span(vals)))) return std::nullopt;
+    std::vector<bool> seen(n, false);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+    for (std::uint8_t index : *order) {
+      if (index >= n || seen[index] || vals[index] == 0) return std::nullopt;
+      seen[index] = true;
+      out.emplace_back(index, vals[index]);
+    }
+    std::size_t live = 0;
+    for (auto v : vals) live += v != 0;
+    if (live != out.size()) return std::nullopt;
+    return out;
+  }
+
   // Calls fn(key, value) for each entry with a non-NULL value, in entry
   // order, as python-gdb.py's iteritems does: from the values array when
   // `values` (the PyObject* array itself) is non-null, else from the
   // entries. fn returns false to stop. At most max_scan entries are looked at.
-  // (Python orders a 3.11+ split dict by its insertion-order array instead;
-  // python-gdb.py and we use key order.)
+  // A 3.11+ values array is walked in its insertion order instead, as Python
+  // iterates it (python-gdb.py uses key order), when that order is readable
+  // and consistent with the array; otherwise in key order.
   template <class Fn>
   Result<void> for_each_entry(RemoteAddr keys, RemoteAddr values, Fn&& fn) {
     KeysLayout l = PYATTACH_TRY(keys_layout(keys));
     std::uint64_t n = std::min<std::uint64_t>(l.nentries, limits.max_scan);
     ChunkedArray entries(memory, l.entries, l.entry_size, n);
+    if (values && n > 0) {
+      if (auto order = ordered_values(values, n)) {
+        for (auto [index, value] : *order) {
+          auto entry = PYATTACH_TRY(entries.at(index));
+          if (!fn(RemoteAddr(load<std::uint64_t>(entry, l.me_key)), RemoteAddr(value))) break;
+        }
+        return {};
+      }
+    }
     std::optional<ChunkedArray> vals;
     if (values) vals.emplace(memory, values, kPtrSize, n);
     for (std::uint64_t i = 0; i < n; ++i) {

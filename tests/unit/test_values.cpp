@@ -322,6 +322,105 @@ TEST_CASE("instances: managed values (3.11 pointer, 3.12 tagged, 3.13 inline)") 
   CHECK(t.repr(stale) == "<P() at remote " + hex(stale) + ">");
 }
 
+namespace {
+// A 3.11+ values array laid out as CPython allocates it, with its
+// insertion-order bytes: 3.11/3.12 new_values() puts a prefix before the
+// array ([-1] prefix size, [-2] count, [-3 - i] index i); 3.13 keeps
+// capacity/size/embedded/valid before it and the order after values[capacity].
+// Returns the PyDictValues*.
+std::uint64_t ordered_values(ObjectImage& img, const std::vector<std::uint64_t>& vals,
+                             const std::vector<std::uint8_t>& order) {
+  if (img.minor() >= 13) {
+    std::uint64_t base = img.offsets().dict_values.values;
+    std::uint64_t v = img.alloc(base + 8 * vals.size() + 32);
+    img.u8(v + 0, static_cast<std::uint8_t>(vals.size()));  // capacity
+    img.u8(v + 1, static_cast<std::uint8_t>(order.size()));  // size
+    img.u8(v + img.offsets().dict_values.valid, 1);
+    for (std::size_t i = 0; i < vals.size(); ++i) img.u64(v + base + 8 * i, vals[i]);
+    for (std::size_t i = 0; i < order.size(); ++i)
+      img.u8(v + base + 8 * vals.size() + i, order[i]);
+    return v;
+  }
+  std::uint64_t prefix = (vals.size() + 2 + 7) & ~std::uint64_t{7};
+  std::uint64_t v = img.alloc(8 * vals.size() + 8, prefix);
+  img.u8(v - 1, static_cast<std::uint8_t>(prefix));
+  img.u8(v - 2, static_cast<std::uint8_t>(order.size()));
+  for (std::size_t i = 0; i < order.size(); ++i) img.u8(v - 3 - i, order[i]);
+  for (std::size_t i = 0; i < vals.size(); ++i) img.u64(v + 8 * i, vals[i]);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("values arrays print in insertion order (3.11 prefix, 3.12 prefix, 3.13 order)") {
+  for (int minor : {11, 12, 13}) {
+    CAPTURE(minor);
+    Image t(minor);
+    auto& img = t.img;
+    std::uint64_t keys =
+        img.keys({{img.str("x"), 0}, {img.str("y"), 0}, {img.str("z"), 0}}, /*split*/ 2);
+    std::uint64_t cls = img.heap_class("Point", keys);
+    std::vector<std::uint64_t> full = {img.integer(1), img.integer(2), img.integer(3)};
+    // A 3.11/3.12 instance whose managed values pointer is v (3.13 inline
+    // values are checked below; 0 here).
+    auto instance = [&](std::uint64_t v) {
+      std::uint64_t obj = img.alloc(48, 32);
+      img.header(obj, cls);
+      if (minor == 11)
+        img.u64(obj - 32, v);
+      else if (minor == 12)
+        img.u64(obj - 24, v - 1);
+      else
+        return 0ull;
+      return static_cast<unsigned long long>(obj);
+    };
+    auto dict = [&](std::uint64_t v, std::int64_t used) {
+      std::uint64_t d = img.alloc(48);
+      img.header(d, img.builtin("dict"));
+      img.u64(d + img.offsets().dict.ma_keys, keys);
+      img.u64(d + img.offsets().dict.ma_values, v);
+      img.i64(d + img.offsets().dict.ma_used, used);
+      return d;
+    };
+    // Set z, then x, then y.
+    std::uint64_t v = ordered_values(img, full, {2, 0, 1});
+    CHECK(t.repr(dict(v, 3)) == "{'z': 3, 'x': 1, 'y': 2}");
+    if (std::uint64_t p = instance(v))
+      CHECK(t.repr(p) == "<Point(z=3, x=1, y=2) at remote " + hex(p) + ">");
+    // y deleted (3.11+ delete_index_from_values drops it from the order).
+    std::uint64_t holed = ordered_values(img, {full[0], 0, full[2]}, {2, 0});
+    CHECK(t.repr(dict(holed, 2)) == "{'z': 3, 'x': 1}");
+    if (std::uint64_t p = instance(holed))
+      CHECK(t.repr(p) == "<Point(z=3, x=1) at remote " + hex(p) + ">");
+    // An inconsistent order (repeats, misses, names a NULL or a missing
+    // entry): key order.
+    for (const std::vector<std::uint8_t>& bad :
+         std::vector<std::vector<std::uint8_t>>{{2, 2, 0}, {2, 0}, {2, 0, 1, 1}, {7, 0, 1}}) {
+      std::uint64_t w = ordered_values(img, full, bad);
+      CHECK(t.repr(dict(w, 3)) == "{'x': 1, 'y': 2, 'z': 3}");
+    }
+    std::uint64_t w = ordered_values(img, {full[0], 0, full[2]}, {2, 1});
+    CHECK(t.repr(dict(w, 2)) == "{'x': 1, 'z': 3}");
+  }
+  // 3.13 inline values after the object, with their order.
+  Image t(13);
+  auto& img = t.img;
+  std::uint64_t keys = img.keys({{img.str("x"), 0}, {img.str("y"), 0}}, 2);
+  std::uint64_t cls = img.heap_class("Point", keys);
+  std::uint64_t base = img.offsets().dict_values.values;
+  std::uint64_t obj = img.alloc(16 + base + 16 + 8, 32);
+  img.header(obj, cls);
+  std::uint64_t inl = obj + 16;  // tp_basicsize of heap_class
+  img.u8(inl + 0, 2);            // capacity
+  img.u8(inl + 1, 2);            // size
+  img.u8(inl + 2, 1);            // embedded
+  img.u8(inl + img.offsets().dict_values.valid, 1);
+  img.u64(inl + base, img.integer(4));
+  img.u64(inl + base + 8, img.integer(3));
+  img.u8(inl + base + 16, 1);
+  img.u8(inl + base + 17, 0);
+  CHECK(t.repr(obj) == "<Point(y=3, x=4) at remote " + hex(obj) + ">");
+}
+
 TEST_CASE("instances of variable-size heap types find __dict__ from the end (<=3.11)") {
   for (int minor : {8, 9, 10, 11}) {
     CAPTURE(minor);
