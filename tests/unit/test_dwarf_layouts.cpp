@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+
+#include "support/quiet_logs.h"
 #include <elf.h>
 #include <unistd.h>
 
@@ -56,23 +58,7 @@ void remove_temps() {
                               ec);
 }
 
-// Silences topic loggers for a test that feeds garbage on purpose.
-class QuietLogs {
- public:
-  QuietLogs(std::initializer_list<const char*> topics) {
-    for (const char* t : topics) {
-      auto logger = log::get(t);
-      saved_.emplace_back(logger, logger->level());
-      logger->set_level(spdlog::level::off);
-    }
-  }
-  ~QuietLogs() {
-    for (auto& [logger, level] : saved_) logger->set_level(level);
-  }
-
- private:
-  std::vector<std::pair<std::shared_ptr<spdlog::logger>, spdlog::level::level_enum>> saved_;
-};
+using pyattach::testing::QuietLogs;
 
 }  // namespace
 
