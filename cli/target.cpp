@@ -246,6 +246,16 @@ Result<cpython::ProcessSnapshot> PreparedTarget::capture(
     out.tid = thread.tid;
     out.pthread_id = thread.regs.fs_base;
     out.comm = attach::read_thread_name(pid_, thread.tid);
+    out.regs = {.rip = thread.regs.rip,
+                .rsp = thread.regs.rsp,
+                .rax = thread.regs.rax,
+                .orig_rax = static_cast<std::int64_t>(thread.regs.orig_rax),
+                .rdi = thread.regs.rdi,
+                .rsi = thread.regs.rsi,
+                .rdx = thread.regs.rdx,
+                .r10 = thread.regs.r10,
+                .r8 = thread.regs.r8,
+                .r9 = thread.regs.r9};
     // 3.11+ records the LWP; before, thread_id is the pthread_t, which on
     // x86-64 glibc is the thread pointer, i.e. fs_base.
     for (const auto& state : *states) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -47,10 +48,61 @@ struct NativeFrameSnapshot {
   std::string other_python_info;
 };
 
+// The registers of a stopped thread that the thread-state logic needs:
+// where it is (rip, rsp) and, when it sits in a system call, which one
+// (orig_rax), its result so far (rax: -ERESTARTSYS etc. when interrupted)
+// and its arguments (x86-64 syscall ABI order).
+struct ThreadRegisters {
+  std::uint64_t rip = 0, rsp = 0;
+  std::uint64_t rax = 0;
+  std::int64_t orig_rax = -1;  // -1: not in a system call
+  std::uint64_t rdi = 0, rsi = 0, rdx = 0, r10 = 0, r8 = 0, r9 = 0;
+  std::array<std::uint64_t, 6> syscall_args() const { return {rdi, rsi, rdx, r10, r8, r9}; }
+};
+
+// The thread's relation to the GIL (of its interpreter).
+enum class GilRelation {
+  kUnknown,     // could not be read or proven
+  kHolds,       // the GIL is locked and this thread is its last holder
+  kWaiting,     // in take_gil (named frame, or proven on stripped builds)
+  kDropping,    // in drop_gil
+  kNotHolding,  // the GIL is free or held by another thread
+};
+
+// The system call a stopped thread is in.
+struct SyscallInfo {
+  std::int64_t number = -1;
+  std::string name;  // "read"; "syscall_N" when the number is unknown
+  std::array<std::uint64_t, 6> args{};
+  // "read(fd=7 -> socket:[12345])", "futex(0x7f..., FUTEX_WAIT_BITSET_PRIVATE)"
+  std::string description;
+};
+
+// What a thread is doing, most specific first: a thread holding the GIL
+// while blocked in a system call is kHoldsGil; one in futex under
+// lock_PyThread_acquire_lock is kBlockedOnLock, not kInSyscall.
+enum class ThreadActivity {
+  kUnknown,
+  kHoldsGil,         // holds the GIL while in native code (blocking everyone else)
+  kWaitingForGil,
+  kDroppingGil,
+  kBlockedOnLock,    // acquiring a _thread.lock / RLock
+  kSleeping,         // time.sleep
+  kInSyscall,        // another system call (see ThreadSnapshot::syscall)
+  kRunningPython,    // runs bytecode (not in a system call)
+  kRunningNative,    // a Python thread in native code, not in a system call
+  kIdle,             // not a Python thread (no PyThreadState)
+};
+
 struct ThreadSnapshot {
   pid_t tid = 0;
   std::uint64_t pthread_id = 0;  // fs_base: what gdb prints as "Thread 0x..."
   std::string comm;              // /proc/PID/task/TID/comm
+  std::string python_name;       // threading.Thread name; empty if none
+  ThreadRegisters regs;
+  GilRelation gil = GilRelation::kUnknown;
+  std::optional<SyscallInfo> syscall;
+  ThreadActivity activity = ThreadActivity::kUnknown;
   RemoteAddr tstate;             // null if the thread has no PyThreadState
   std::vector<PyFrameSnapshot> python;  // innermost first
   std::vector<NativeFrameSnapshot> native;  // innermost first
