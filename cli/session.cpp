@@ -1,8 +1,26 @@
 #include "session.h"
 
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
 #include "shell.h"
 
 namespace pyattach::cli {
+namespace {
+
+// Test-only (tests/live/test_faults.py): PYATTACH_TEST_HOLD_STOP_MS=N keeps the
+// target stopped N more milliseconds before detaching, so that a test can send
+// signals to the target or to pyattach while it is stopped. Not for users.
+void hold_stop_for_tests() {
+  static const long hold_ms = [] {
+    const char* value = std::getenv("PYATTACH_TEST_HOLD_STOP_MS");
+    return value ? std::strtol(value, nullptr, 10) : 0L;
+  }();
+  if (hold_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+}
+
+}  // namespace
 
 std::atomic<bool> Session::interrupted{false};
 
@@ -34,6 +52,7 @@ Result<void> Session::stop() {
 void Session::release() {
   values_.reset();
   if (stopped_) {
+    if (stopped_->attached()) hold_stop_for_tests();
     stopped_->detach();
     stopped_.reset();
   }

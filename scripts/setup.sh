@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libunwind-dev libdwarf-dev libelf-dev
           libboost-program-options-dev libspdlog-dev libfmt-dev doctest-dev
           libedit-dev gdb strace python3)
+# The fuzzer links clang's libFuzzer runtime (tests/fuzz/CMakeLists.txt).
+[[ "${PYATTACH_CMAKE_ARGS:-}" == *PYATTACH_FUZZ=ON* ]] && packages+=(libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

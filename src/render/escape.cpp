@@ -30,6 +30,18 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return len;
 }
 
+unsigned code_point3(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]) & 0x3fu; };
+  return ((static_cast<unsigned char>(s[i]) & 0x0fu) << 12) | (byte(i + 1) << 6) | byte(i + 2);
+}
+
+// U+202A..U+202E and U+2066..U+2069 reorder what follows them on screen, so a
+// name could make the rest of the line read differently (CVE-2021-42574).
+bool is_bidi_control(std::string_view s, std::size_t i) {
+  unsigned cp = code_point3(s, i);
+  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 }  // namespace
 
 std::string escape_for_terminal(std::string_view text) {
@@ -51,6 +63,8 @@ std::string escape_for_terminal(std::string_view text) {
                static_cast<unsigned char>(text[i + 1]) < 0xa0) {
       // U+0080..U+009F: C1 controls, which some terminals obey (CSI = U+009B).
       out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i + 1]));
+    } else if (len == 3 && is_bidi_control(text, i)) {
+      out += fmt::format("\\u{:04x}", code_point3(text, i));
     } else if (len > 1) {
       out.append(text.substr(i, len));
     } else {

@@ -765,7 +765,15 @@ def target_keywords(script):
 
 
 def target_scripts():
-    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(TARGETS_DIR, "[a-z]*.py")))
+    """The targets of the common matrix (test_py_bt, test_bt): every targets/[a-z]*.py
+    except those with a `# MATRIX: no` line, which serve one test file only."""
+    scripts = []
+    for path in sorted(glob.glob(os.path.join(TARGETS_DIR, "[a-z]*.py"))):
+        with open(path) as f:
+            if any(line.startswith("# MATRIX: no") for line in f):
+                continue
+        scripts.append(os.path.basename(path))
+    return scripts
 
 
 def ptrace_blocker():
