@@ -205,6 +205,10 @@ def case_sigkill(case, ctx):
 # Fatal signals to pyattach while it holds the target stopped; SIGUSR1 kept
 
 
+RESTORE_SIGPIPE_AND_EXEC = ("import os, signal, sys; signal.signal(signal.SIGPIPE, signal.SIG_DFL); "
+                            "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def case_signals(case, ctx):
     env = dict(os.environ, PYATTACH_TEST_HOLD_STOP_MS=str(HOLD_MS))
     with H.Target(case.interp, "faults.py", ctx.workdir) as target:
@@ -248,7 +252,10 @@ def case_signals(case, ctx):
         # The same at the interactive prompt, which keeps the target stopped by design.
         for sig in (signal.SIGINT,) + tuple(s for s in FATAL if s != signal.SIGINT):
             name = "prompt " + signal.Signals(sig).name
-            shell = Pty([ctx.pyattach, "-p", str(target.pid)], dict(os.environ, TERM="xterm"))
+            # Through an exec that restores SIGPIPE: pty.fork() children inherit
+            # Python's SIG_IGN, which pyattach (rightly) leaves ignored.
+            shell = Pty([sys.executable, "-c", RESTORE_SIGPIPE_AND_EXEC, ctx.pyattach, "-p", str(target.pid)],
+                        dict(os.environ, TERM="xterm"))
             try:
                 _, ok = shell.read_until(PROMPT)
                 if not case.check("%s: prompt shown, target stopped" % name,

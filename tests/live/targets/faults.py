@@ -7,7 +7,11 @@ delivery.
     Lock;
   * the main thread 200 frames deep, blocked in time.sleep (a SIGUSR1 wakes
     it, the handler runs, and PEP 475 resumes the sleep at the same line);
-  * on SIGUSR1 the handler appends one line to READY_FILE.usr1.
+  * on SIGUSR1 the handler appends one line to READY_FILE.usr1. Only the main
+    thread accepts SIGUSR1 (the others block it), so that the kernel delivers
+    it there and interrupts the sleep: a signal caught by another thread would
+    only set CPython's flag, and the handler would wait until the main thread
+    woke up by itself.
 """
 # SCENARIOS: faults deep_threads sigusr1
 # MATRIX: no (deep stacks make gdb slow; only the safety tests use it)
@@ -57,5 +61,7 @@ def worker():
 
 if __name__ == "__main__":
     signal.signal(signal.SIGUSR1, on_usr1)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])  # inherited by threads
     _common.start([("worker%d" % i, worker) for i in range(WORKERS)])
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
     recurse(MAIN_DEPTH, sleep_forever)
