@@ -19,7 +19,7 @@ TEST_CASE("escape_for_terminal escapes what a terminal would act on, keeps the r
       Row{"a\nb\rc\td", "a\\nb\\rc\\td"},
       Row{"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"},
       Row{"title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"},
-      Row{"nul\0bs\x08del\x7f"sv, "nul\\x00bs\\x08del\\x7f"},
+      Row{"nul\0bs\x08" "del\x7f"sv, "nul\\x00bs\\x08del\\x7f"},
       Row{"c1 csi \xc2\x9b" "2J, nel \xc2\x85", "c1 csi \\x9b2J, nel \\x85"},
       Row{"nbsp \xc2\xa0 kept", "nbsp \xc2\xa0 kept"},
       Row{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d"},
