@@ -25,5 +25,11 @@ fi
 build_dir=${PYATTACH_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${PYATTACH_BUILD_TYPE:-RelWithDebInfo} \
   ${PYATTACH_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j"$(nproc)" 2>&1 | grep -E "error|warning:|Error" || true
-test -x "$build_dir/pyattach" || { echo "setup: build failed" >&2; exit 1; }
+# PYATTACH_BUILD_TARGETS="a b": build only those (scripts/fuzz.sh), else everything.
+targets=()
+for t in ${PYATTACH_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j"$(nproc)" "${targets[@]}" 2>&1 | grep -E "error|warning:|Error" || true
+for t in ${PYATTACH_BUILD_TARGETS:-pyattach}; do
+  test -n "$(find "$build_dir" -name "$t" -type f -perm -u+x -print -quit)" ||
+    { echo "setup: build of $t failed" >&2; exit 1; }
+done

@@ -20,6 +20,7 @@
 //   so that mutations stay structure-aware.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
