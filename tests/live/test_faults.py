@@ -264,6 +264,9 @@ def case_signals(case, ctx):
                     continue
                 os.kill(target.pid, signal.SIGUSR1)
                 expected += 1
+                # As a person would: a signal that lands before line editing
+                # reads the terminal interrupts no read, so no new prompt.
+                time.sleep(0.3)
                 os.kill(shell.pid, sig)
                 if sig == signal.SIGINT:
                     _, ok = shell.read_until(PROMPT, 5)
