@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attach/stopped_process.h"
+#include "run_stats.h"
 #include "command.h"
 #include "shell.h"
 #include <sstream>
@@ -82,11 +83,22 @@ int main(int argc, char** argv) {
        "where CPython's struct offsets come from: auto (DWARF if the interpreter or its "
        "debug file has it, else _Py_DebugOffsets on 3.13, else the built-in table), "
        "dwarf, debug-offsets or table")
+      ("nonblocking", "read the Python stacks without stopping the target at all (as py-spy "
+                      "does): each thread is read twice and compared, up to 5 times, and a "
+                      "thread that kept changing is reported; py-bt only (bt needs registers, "
+                      "which only a stopped thread gives)")
+      ("stats", "print to stderr how long the target was stopped, what was read and where "
+                "the time went")
+      ("no-offsets-cache", "neither read nor write the offsets cache (also: PYATTACH_NO_CACHE=1; "
+                           "the cache is $XDG_CACHE_HOME/pyattach, else ~/.cache/pyattach)")
       ("verbose,v", po::value<int>(&verbosity)->implicit_value(1)->zero_tokens()
                         ->default_value(0),
        "log what pyattach does to stderr (-v info, -vv debug)");
   po::options_description hidden;
-  hidden.add_options()("command", po::value<std::vector<std::string>>(), "command words");
+  hidden.add_options()("command", po::value<std::vector<std::string>>(), "command words")
+      // For scripts/bench: seize, interrupt and detach every thread, read
+      // nothing: the floor under any pause.
+      ("stop-only", "stop every thread and release it at once");
   po::options_description all;
   all.add(visible).add(hidden);
   po::positional_options_description positional;
@@ -144,37 +156,152 @@ int main(int argc, char** argv) {
   if (commands.empty() && !interactive)
     for (std::string line; std::getline(std::cin, line);) commands.push_back(line);
 
-  auto target = cli::PreparedTarget::prepare(pid, vm["offsets-from"].as<cli::OffsetsFrom>());
+  const auto program_start = cli::Clock::now();
+  const bool want_stats = vm.count("stats") != 0;
+  if (vm.count("stop-only")) {
+    cli::RunStats stats;
+    stats.start = program_start;
+    auto start = cli::Clock::now();
+    auto stopped = attach::StoppedProcess::stop(pid);
+    if (!stopped) return report(stopped.error());
+    stats.seize_ms = cli::ms_between(start, cli::Clock::now());
+    stats.threads = stopped->threads().size();
+    stopped->detach();
+    stats.pause_ms = cli::ms_between(start, cli::Clock::now());
+    stats.stops = 1;
+    if (want_stats) stats.print(std::cerr);
+    return cli::kExitOk;
+  }
+
+  auto target = cli::PreparedTarget::prepare(pid, vm["offsets-from"].as<cli::OffsetsFrom>(),
+                                             vm.count("no-offsets-cache") == 0);
   if (!target) return report(target.error());
+  auto fill_prepare_stats = [&](cli::RunStats& stats) {
+    stats.start = program_start;
+    stats.prepare_ms = cli::ms_between(program_start, cli::Clock::now());
+    stats.symbols_ms = (*target)->prepare_times().symbols_ms;
+    stats.offsets_ms = (*target)->prepare_times().offsets_ms;
+    stats.offsets_cached = (*target)->prepare_times().offsets_cached;
+  };
 
   if (interactive) {
     cli::Session session(**target, std::cout, std::cerr);
+    fill_prepare_stats(session.stats);
     session.interactive = true;
     if (auto r = session.stop(); !r) return report(r.error());
     std::cout << fmt::format("Attached to process {} ({} threads, CPython {}). The target is "
                              "stopped until you quit, detach or continue; `help` lists commands.\n",
                              pid, session.snapshot().threads.size(),
                              session.snapshot().version.to_string());
-    return cli::run_shell(session);
+    int status = cli::run_shell(session);
+    if (want_stats) {
+      session.collect_memory_stats();
+      session.stats.print(std::cerr);
+    }
+    return status;
   }
 
-  // One-shot: commands that only render the snapshot run after the target is
-  // released; commands that read values run while it is still stopped, into a
-  // buffer, so the pause stays as short as the reading.
-  bool read_while_stopped = false;
-  for (const auto& command : commands) read_while_stopped |= cli::needs_memory(command);
-  std::ostringstream out, err;
-  cli::Session session(**target, out, err);
-  if (auto r = session.stop(); !r) return report(r.error());
-  if (!read_while_stopped) session.release();
-  int status = cli::kExitOk;
-  for (const auto& command : commands) {
-    if (session.quit_requested) break;
-    if (!cli::execute(session, command)) status = cli::kExitCommandFailed;
+  if (vm.count("nonblocking")) {
+    if (interactive) {
+      std::cerr << "pyattach: --nonblocking needs a command\npyattach: hint: pyattach -p PID "
+                   "--nonblocking --all-threads py-bt\n";
+      return cli::kExitUsage;
+    }
+    for (const auto& command : commands) {
+      std::string_view c = command;
+      if (c.starts_with("thread apply all ")) c.remove_prefix(17);
+      if (c != "py-bt") {
+        std::cerr << "pyattach: --nonblocking supports py-bt only, not '" << command
+                  << "': bt needs the registers of stopped threads and value commands "
+                     "need a consistent heap\npyattach: hint: run it without --nonblocking\n";
+        return cli::kExitUsage;
+      }
+    }
+    std::ostringstream out, err;
+    cli::Session session(**target, out, err);
+    fill_prepare_stats(session.stats);
+    const auto read_start = cli::Clock::now();
+    auto read = (*target)->read_nonblocking(5);
+    if (!read) return report(read.error());
+    session.stats.snapshot_ms = cli::ms_between(read_start, cli::Clock::now());
+    const auto render_start = cli::Clock::now();
+    session.adopt_snapshot(std::move(read->snapshot));
+    int status = cli::kExitOk;
+    for (const auto& command : commands)
+      if (!cli::execute(session, command)) status = cli::kExitCommandFailed;
+    session.stats.render_ms = cli::ms_between(render_start, cli::Clock::now());
+    std::cout << out.str();
+    std::cout.flush();
+    std::cerr << err.str();
+    if (!read->inconsistent_tids.empty()) {
+      std::string tids;
+      for (pid_t t : read->inconsistent_tids) tids += (tids.empty() ? "" : ", ") + std::to_string(t);
+      std::cerr << fmt::format("pyattach: warning: inconsistent snapshot: thread(s) {} changed "
+                               "while being read in each of {} attempts; their stacks may mix "
+                               "two moments\n",
+                               tids, read->attempts);
+    }
+    if (want_stats) {
+      std::cerr << fmt::format("pyattach: stats: nonblocking: no pause, {} attempt(s)\n",
+                               read->attempts);
+      session.collect_memory_stats();
+      session.stats.print(std::cerr);
+    }
+    return status;
   }
+
+  // One-shot: the target is released as soon as its registers and memory are
+  // read; the snapshot is built and rendered afterwards. Commands that read
+  // values run twice: once while the target is stopped, output thrown away,
+  // so that everything they read lands in the page cache; then, after the
+  // release, from that cache only, for the output.
+  bool read_while_stopped = false, controls_target = false;
+  for (const auto& command : commands) {
+    read_while_stopped |= cli::needs_memory(command);
+    const auto first = command.substr(0, command.find(' '));
+    controls_target |= first == "detach" || first == "continue" || first == "c";
+  }
+  std::ostringstream out, err;
+  std::ostream session_out(out.rdbuf()), session_err(err.rdbuf());
+  cli::Session session(**target, session_out, session_err);
+  fill_prepare_stats(session.stats);
+  session.release_after_read = !read_while_stopped;
+  if (auto r = session.stop(); !r) return report(r.error());
+  auto run_commands = [&] {
+    int status = cli::kExitOk;
+    for (const auto& command : commands) {
+      if (session.quit_requested) break;
+      if (!cli::execute(session, command)) status = cli::kExitCommandFailed;
+    }
+    return status;
+  };
+  if (read_while_stopped && !controls_target) {
+    const auto pass_start = cli::Clock::now();
+    std::ostringstream discarded;
+    session_out.rdbuf(discarded.rdbuf());
+    session_err.rdbuf(discarded.rdbuf());
+    const cli::Selection selection = session.selection();
+    session.dry_run = true;
+    run_commands();
+    session.dry_run = false;
+    session.selection() = selection;
+    session.quit_requested = false;
+    session.value_history = 0;
+    session_out.rdbuf(out.rdbuf());
+    session_err.rdbuf(err.rdbuf());
+    session.stats.commands_while_stopped_ms = cli::ms_between(pass_start, cli::Clock::now());
+    session.release(true);
+  }
+  const auto render_start = cli::Clock::now();
+  int status = run_commands();
   session.release();
+  session.stats.render_ms = cli::ms_between(render_start, cli::Clock::now());
   std::cout << out.str();
   std::cout.flush();
   std::cerr << err.str();
+  if (want_stats) {
+    session.collect_memory_stats();
+    session.stats.print(std::cerr);
+  }
   return status;
 }

@@ -31,13 +31,22 @@ Session::~Session() { release(); }
 
 Result<void> Session::stop() {
   release();
+  stop_start_ = Clock::now();
   auto stopped = attach::StoppedProcess::stop(target_.pid());
+  const auto seized = Clock::now();
   if (!stopped) return std::unexpected(stopped.error());
   stopped_.emplace(std::move(*stopped));
+  ++stats.stops;
+  stats.seize_ms += ms_between(stop_start_, seized);
   // Attaching installs handlers that detach and exit on SIGINT; at the prompt
   // Ctrl-C must only cancel the running command.
   if (interactive) install_interactive_sigint();
-  auto snapshot = target_.capture(*stopped_);
+  auto capture = target_.read_stopped(*stopped_);
+  stats.read_ms += ms_between(seized, Clock::now());
+  if (release_after_read) release(true);
+  const auto build_start = Clock::now();
+  auto snapshot = target_.build_snapshot(std::move(capture));
+  stats.snapshot_ms += ms_between(build_start, Clock::now());
   if (!snapshot) {
     release();
     return std::unexpected(snapshot.error());
@@ -46,16 +55,49 @@ Result<void> Session::stop() {
   has_snapshot_ = true;
   values_.emplace(target_.memory(), target_.offsets());
   selection_ = {};
+  stats.threads = snapshot_.threads.size();
+  stats.native_frames = stats.python_frames = 0;
+  for (const auto& t : snapshot_.threads) {
+    stats.native_frames += t.native.size();
+    stats.python_frames += t.python.size();
+  }
   return {};
 }
 
-void Session::release() {
-  values_.reset();
+void Session::release(bool keep_values) {
+  if (!keep_values) values_.reset();
   if (stopped_) {
     if (stopped_->attached()) hold_stop_for_tests();
     stopped_->detach();
     stopped_.reset();
+    stats.pause_ms += ms_between(stop_start_, Clock::now());
+    // From here on the cache is the snapshot. Misses still read the target
+    // (native frame decoration reads the called PyCFunctionObject, validated
+    // by type and ml_meth); --stats counts them.
+    target_.cache().freeze([](RemoteAddr) { return true; });
   }
+}
+
+void Session::adopt_snapshot(cpython::ProcessSnapshot snapshot) {
+  release();
+  snapshot_ = std::move(snapshot);
+  has_snapshot_ = true;
+  selection_ = {};
+  stats.threads = snapshot_.threads.size();
+  stats.native_frames = stats.python_frames = 0;
+  for (const auto& t : snapshot_.threads) stats.python_frames += t.python.size();
+}
+
+void Session::collect_memory_stats() {
+  const auto& c = target_.cache().stats();
+  stats.syscalls = target_.live_memory().syscalls();
+  stats.bytes = target_.live_memory().bytes_read();
+  stats.cache_hits = c.hits;
+  stats.cache_misses = c.misses;
+  stats.pages = c.pages;
+  stats.bad_pages = c.bad_pages;
+  stats.pages_after_release = c.live_after_freeze;
+  stats.refused_after_release = c.frozen_misses;
 }
 
 const cpython::ThreadSnapshot* Session::selected_thread() const {
@@ -73,6 +115,7 @@ const std::vector<std::size_t>* Session::selected_python_frames() const {
 }
 
 render::SourceProvider Session::sources() {
+  if (dry_run) return [](const std::string&, int) { return std::optional<std::string>(); };
   return [this](const std::string& file, int line) { return source_files_.line(file, line); };
 }
 

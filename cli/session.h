@@ -12,6 +12,7 @@
 #include "cpython/snapshot.h"
 #include "cpython/values.h"
 #include "render/backtrace.h"
+#include "run_stats.h"
 #include "source_files.h"
 #include "target.h"
 
@@ -28,9 +29,15 @@ class Session {
   ~Session();
 
   // Stops every thread and captures a fresh snapshot; selects thread 1, frame 0.
+  // With release_after_read, the target is released as soon as registers
+  // and memory are read, and the snapshot is built from that copy.
   Result<void> stop();
-  // Resumes and detaches. The snapshot stays for rendering.
-  void release();
+  // Resumes and detaches. The snapshot stays for rendering. keep_values: the
+  // value reader stays, reading only what the page cache holds (one-shot
+  // value commands render after the release from what they read before it).
+  void release(bool keep_values = false);
+  // A snapshot taken without stopping (--nonblocking); no value reader.
+  void adopt_snapshot(cpython::ProcessSnapshot snapshot);
   bool is_stopped() const { return stopped_.has_value(); }
 
   PreparedTarget& target() { return target_; }
@@ -46,8 +53,15 @@ class Session {
   // frame instead and answers "Unable to read information on python frame").
   const std::vector<std::size_t>* selected_python_frames() const;
 
+  // Copies the memory counters into stats.
+  void collect_memory_stats();
+
   std::ostream& out;
   std::ostream& err;
+  RunStats stats;
+  bool release_after_read = false;
+  // A reading pass whose output is thrown away: source files are not read.
+  bool dry_run = false;
   bool quit_requested = false;
   bool interactive = false;  // at the prompt: Ctrl-C cancels, not exits
   int value_history = 0;  // gdb's $N counter for `p`
@@ -57,6 +71,7 @@ class Session {
  private:
   PreparedTarget& target_;
   std::optional<attach::StoppedProcess> stopped_;
+  Clock::time_point stop_start_;
   std::optional<cpython::ValueReader> values_;
   cpython::ProcessSnapshot snapshot_;
   bool has_snapshot_ = false;

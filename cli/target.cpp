@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <tuple>
 #include <filesystem>
 #include <regex>
 
@@ -12,12 +16,27 @@
 #include "symbols/debug_files.h"
 #include "core/log.h"
 #include "cpython/debug_offsets.h"
+#include "cpython/offsets_cache.h"
 #include "cpython/offsets_table.h"
 #include "cpython/python_stack.h"
 #include "cpython/thread_frames.h"
 
 namespace pyattach::cli {
 namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// How much of each thread's stack is copied while it is stopped: from the
+// stack pointer (less the red zone) up to the end of its mapping, at most
+// this much. The unwinder then walks the copy after the release. Deeper
+// native stacks unwind on through live reads, counted in --stats.
+constexpr std::uint64_t kStackCapture = 1 << 20;
+// A stack whose mapping appeared after prepare() read /proc/PID/maps.
+constexpr std::uint64_t kStackCaptureUnknownMapping = 64 << 10;
+constexpr std::uint64_t kRedZone = 128;
 
 std::string basename_of(const std::string& path) {
   auto slash = path.rfind('/');
@@ -73,14 +92,15 @@ std::optional<OffsetsFrom> parse_offsets_from(std::string_view text) {
   return std::nullopt;
 }
 
-Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::LoadedModule& module) {
+Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::LoadedModule& module,
+                                          bool use_cache) {
   auto logger = log::get("cli");
   const cpython::PythonVersion& version = interpreter_.version;
   const std::string where =
       fmt::format("CPython {} in {}", version.to_string(), module.path);
 
   // DWARF: the interpreter's own, else its separate debug file.
-  auto try_dwarf = [&]() -> Result<cpython::Offsets> {
+  auto try_dwarf_uncached = [&]() -> Result<cpython::Offsets> {
     const auto wanted = cpython::TypeLayoutOffsetsSource::wanted_types();
     std::string host_path = attach::target_path(pid_, module.path);
     auto layouts = symbols::DwarfLayouts::load(host_path, wanted);
@@ -108,6 +128,28 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
     layouts_ = std::make_unique<symbols::DwarfLayouts>(std::move(*layouts));
     return cpython::TypeLayoutOffsetsSource(*layouts_).load(version);
   };
+  // Offsets read from DWARF are kept per build ID: only the first run on an
+  // interpreter pays for the DWARF walk.
+  const std::string build_id = module.elf ? module.elf->build_id() : std::string();
+  const auto cache = build_id.empty() || !use_cache ? std::nullopt
+                                                     : cpython::OffsetsCache::from_environment();
+  auto try_dwarf = [&]() -> Result<cpython::Offsets> {
+    if (cache) {
+      if (auto cached = cache->load(build_id, version)) {
+        times_.offsets_cached = true;
+        logger->debug("offsets for build ID {} from {}", build_id,
+                      cache->file_for(build_id).string());
+        return *cached;
+      }
+    }
+    auto offsets = try_dwarf_uncached();
+    if (offsets && cache) {
+      if (auto stored = cache->store(build_id, *offsets); !stored)
+        logger->info("offsets not cached: {}", stored.error().message);
+    }
+    return offsets;
+  };
+
   const cpython::TableOffsetsSource table;
   auto try_debug_offsets = [&]() -> Result<cpython::Offsets> {
     auto offsets = cpython::DebugOffsetsSource(memory_, interpreter_.runtime, table).load(version);
@@ -153,13 +195,15 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
   return {};
 }
 
-Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, OffsetsFrom from) {
+Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, OffsetsFrom from,
+                                                                bool use_offsets_cache) {
   auto logger = log::get("cli");
   if (auto ok = attach::StoppedProcess::check_attachable(pid); !ok)
     return std::unexpected(ok.error());
   auto status = attach::read_status(pid);
   if (!status) return std::unexpected(status.error());
   std::unique_ptr<PreparedTarget> target(new PreparedTarget(pid));
+  const auto symbols_start = std::chrono::steady_clock::now();
   target->maps_ = PYATTACH_TRY(attach::read_maps(pid));
   target->symbols_ = symbols::ModuleSymbolizer::build(
       target->maps_, [pid](const std::string& path) { return attach::target_path(pid, path); });
@@ -218,7 +262,11 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
   interp.cmethod_type =
       target->symbols_.address_of("PyCMethod_Type", interpreter->path).value_or(RemoteAddr());
 
-  if (auto loaded = target->load_offsets(from, *interpreter); !loaded)
+  target->times_.symbols_ms = ms_since(symbols_start);
+  const auto offsets_start = std::chrono::steady_clock::now();
+  auto loaded = target->load_offsets(from, *interpreter, use_offsets_cache);
+  target->times_.offsets_ms = ms_since(offsets_start);
+  if (!loaded)
     return std::unexpected(loaded.error());
   logger->info("CPython {} in {}, _PyRuntime at {:#x}, offsets from {}",
                interp.version.to_string(), interp.module_path, interp.runtime.as_int(),
@@ -226,22 +274,193 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
   return target;
 }
 
-Result<cpython::ProcessSnapshot> PreparedTarget::capture(
-    const attach::StoppedProcess& stopped) const {
+StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stopped) {
+  StoppedCapture capture;
+  cache_.clear();
+  // Every thread's stack in one batch: the unwinder walks these pages after
+  // the release.
+  std::vector<CachingMemory::Range> stacks;
+  for (const auto& thread : stopped.threads()) {
+    const std::uint64_t sp = thread.regs.rsp;
+    if (sp < kRedZone) continue;
+    auto it = std::upper_bound(maps_.begin(), maps_.end(), sp,
+                               [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
+    std::uint64_t end = sp + kStackCaptureUnknownMapping;
+    if (it != maps_.begin() && std::prev(it)->contains(sp))
+      end = std::min(std::prev(it)->end, sp + kStackCapture);
+    stacks.push_back({RemoteAddr(sp - kRedZone), end - (sp - kRedZone)});
+  }
+  cache_.prefetch(stacks);
+
+  auto states = cpython::read_thread_states(cache_, interpreter_.runtime, offsets_);
+  if (!states) {
+    capture.error = states.error().message;
+    capture.error_code = states.error().code;
+    return capture;
+  }
+  const bool by_native_id = offsets_.tstate.native_thread_id != cpython::kAbsent;
+  cpython::CodeCache codes;
+  for (const auto& thread : stopped.threads()) {
+    StoppedCapture::Thread out;
+    out.tid = thread.tid;
+    out.regs = thread.regs;
+    // 3.11+ records the LWP; before, thread_id is the pthread_t, which on
+    // x86-64 glibc is the thread pointer, i.e. fs_base.
+    for (const auto& state : *states) {
+      bool match = by_native_id
+                       ? state.native_thread_id == static_cast<std::uint64_t>(thread.tid)
+                       : state.thread_id == thread.regs.fs_base;
+      if (match) {
+        out.tstate = state.tstate;
+        break;
+      }
+    }
+    if (out.tstate) out.stack = cpython::read_python_stack(cache_, offsets_, out.tstate, codes);
+    capture.threads.push_back(std::move(out));
+  }
+  return capture;
+}
+
+namespace {
+
+// What must not change between the two reads of one attempt.
+struct StackFingerprint {
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, int>> frames;  // address, code, line
+  bool operator==(const StackFingerprint&) const = default;
+};
+
+StackFingerprint fingerprint(const cpython::PythonStack& stack) {
+  StackFingerprint f;
+  for (const auto& frame : stack.frames)
+    f.frames.emplace_back(frame.address.as_int(), frame.code.as_int(), frame.line.value_or(-1));
+  return f;
+}
+
+// glibc keeps a thread's LWP id in its struct pthread (the pthread_t, which
+// is what CPython <= 3.10 records as thread_id). Its offset is not ABI, so
+// find it: the offset at which every thread state's pthread holds one of the
+// process's thread ids. 0x2d0 is glibc 2.26+'s, preferred when it fits.
+std::optional<std::uint64_t> pthread_tid_offset(const RemoteMemory& memory,
+                                                const std::vector<cpython::ThreadStateInfo>& states,
+                                                const std::vector<pid_t>& tids) {
+  constexpr std::uint64_t kScan = 1024;
+  std::vector<std::vector<std::byte>> images;
+  for (const auto& s : states) {
+    auto bytes = memory.read_bytes(RemoteAddr(s.thread_id), kScan);
+    if (bytes) images.push_back(std::move(*bytes));
+  }
+  if (images.empty()) return std::nullopt;
+  std::vector<std::uint64_t> fits;
+  for (std::uint64_t off = 0; off + 4 <= kScan; off += 4) {
+    bool all = true;
+    for (const auto& image : images) {
+      std::int32_t v = 0;
+      std::memcpy(&v, image.data() + off, 4);
+      all &= std::find(tids.begin(), tids.end(), v) != tids.end();
+    }
+    if (all) fits.push_back(off);
+  }
+  if (std::find(fits.begin(), fits.end(), 0x2d0) != fits.end()) return 0x2d0;
+  if (fits.empty()) return std::nullopt;
+  return fits.front();
+}
+
+}  // namespace
+
+Result<PreparedTarget::NonblockingResult> PreparedTarget::read_nonblocking(
+    int max_attempts) const {
+  NonblockingResult result;
+  auto tids = PYATTACH_TRY(attach::list_threads(pid_));
+  const bool by_native_id = offsets_.tstate.native_thread_id != cpython::kAbsent;
+  struct Read {
+    std::vector<cpython::ThreadStateInfo> states;
+    std::vector<cpython::PythonStack> stacks;
+  };
+  auto read_all = [&]() -> Result<Read> {
+    Read r;
+    r.states = PYATTACH_TRY(cpython::read_thread_states(memory_, interpreter_.runtime, offsets_));
+    cpython::CodeCache codes;
+    for (const auto& s : r.states)
+      r.stacks.push_back(cpython::read_python_stack(memory_, offsets_, s.tstate, codes));
+    return r;
+  };
+  Read first;
+  std::vector<bool> stable;
+  for (int attempt = 1; attempt <= std::max(1, max_attempts); ++attempt) {
+    result.attempts = attempt;
+    first = PYATTACH_TRY(read_all());
+    auto second = read_all();
+    stable.assign(first.states.size(), false);
+    bool all_stable = second && second->states.size() == first.states.size();
+    for (std::size_t i = 0; i < first.states.size(); ++i) {
+      stable[i] = second && i < second->states.size() &&
+                  second->states[i].tstate == first.states[i].tstate &&
+                  fingerprint(second->stacks[i]) == fingerprint(first.stacks[i]);
+      all_stable &= stable[i];
+    }
+    if (all_stable) break;
+  }
+
+  std::optional<std::uint64_t> tid_offset;
+  if (!by_native_id) tid_offset = pthread_tid_offset(memory_, first.states, tids);
+  auto tid_of = [&](const cpython::ThreadStateInfo& s) -> pid_t {
+    if (by_native_id) return static_cast<pid_t>(s.native_thread_id);
+    if (!tid_offset) return 0;
+    auto v = memory_.read_value<std::int32_t>(RemoteAddr(s.thread_id + *tid_offset));
+    return v ? *v : 0;
+  };
+
+  cpython::ProcessSnapshot& snapshot = result.snapshot;
+  snapshot.pid = pid_;
+  snapshot.version = interpreter_.version;
+  snapshot.interpreter_path = interpreter_.module_path;
+  // Threads in /proc order (main thread first), as a stopped snapshot lists them.
+  std::vector<bool> used(first.states.size(), false);
+  for (pid_t tid : tids) {
+    cpython::ThreadSnapshot out;
+    out.tid = tid;
+    out.comm = attach::read_thread_name(pid_, tid);
+    for (std::size_t i = 0; i < first.states.size(); ++i) {
+      if (used[i] || tid_of(first.states[i]) != tid) continue;
+      used[i] = true;
+      out.tstate = first.states[i].tstate;
+      out.pthread_id = first.states[i].thread_id;
+      if (!stable[i]) result.inconsistent_tids.push_back(tid);
+      cpython::PythonStack& stack = first.stacks[i];
+      out.python = std::move(stack.frames);
+      for (auto& w : stack.warnings) out.warnings.push_back(std::move(w));
+      cpython::NativeFrameSnapshot eval;
+      eval.is_eval = true;
+      eval.symbol = "_PyEval_EvalFrameDefault";
+      for (std::size_t k = 0; k < out.python.size(); ++k) eval.python_frames.push_back(k);
+      if (!out.python.empty()) out.native.push_back(std::move(eval));
+      out.mapping = cpython::FrameMapping::kByOrder;
+      break;
+    }
+    snapshot.threads.push_back(std::move(out));
+  }
+  return result;
+}
+
+bool PreparedTarget::is_immutable(RemoteAddr addr) const {
+  auto it = std::upper_bound(maps_.begin(), maps_.end(), addr.as_int(),
+                             [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
+  if (it == maps_.begin()) return false;
+  const MemoryMapping& m = *std::prev(it);
+  return m.contains(addr.as_int()) && !m.writable && m.is_file();
+}
+
+Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture capture) const {
+  if (!capture.error.empty()) return fail(capture.error_code, capture.error);
   cpython::ProcessSnapshot snapshot;
   snapshot.pid = pid_;
   snapshot.version = interpreter_.version;
   snapshot.interpreter_path = interpreter_.module_path;
 
-  auto states = cpython::read_thread_states(memory_, interpreter_.runtime, offsets_);
-  if (!states) return std::unexpected(states.error());
-  const bool by_native_id = offsets_.tstate.native_thread_id != cpython::kAbsent;
-
   attach::Unwinder unwinder(pid_);
-  cpython::CodeCache codes;
-  cpython::FrameContext context{memory_, offsets_, symbols_, interpreter_.cfunction_type,
+  cpython::FrameContext context{cache_, offsets_, symbols_, interpreter_.cfunction_type,
                                 interpreter_.cmethod_type};
-  for (const auto& thread : stopped.threads()) {
+  for (auto& thread : capture.threads) {
     cpython::ThreadSnapshot out;
     out.tid = thread.tid;
     out.pthread_id = thread.regs.fs_base;
@@ -256,26 +475,14 @@ Result<cpython::ProcessSnapshot> PreparedTarget::capture(
                 .r10 = thread.regs.r10,
                 .r8 = thread.regs.r8,
                 .r9 = thread.regs.r9};
-    // 3.11+ records the LWP; before, thread_id is the pthread_t, which on
-    // x86-64 glibc is the thread pointer, i.e. fs_base.
-    for (const auto& state : *states) {
-      bool match = by_native_id
-                       ? state.native_thread_id == static_cast<std::uint64_t>(thread.tid)
-                       : state.thread_id == thread.regs.fs_base;
-      if (match) {
-        out.tstate = state.tstate;
-        break;
-      }
-    }
+    out.tstate = thread.tstate;
     std::vector<NativeFrame> native;
-    if (auto frames = unwinder.unwind(thread.tid, thread.regs, memory_)) {
+    if (auto frames = unwinder.unwind(thread.tid, thread.regs, cache_)) {
       native = std::move(*frames);
     } else {
       out.warnings.push_back("native unwinding failed: " + frames.error().message);
     }
-    cpython::PythonStack stack;
-    if (out.tstate) stack = cpython::read_python_stack(memory_, offsets_, out.tstate, codes);
-    cpython::build_thread_frames(out, native, std::move(stack), context);
+    cpython::build_thread_frames(out, native, std::move(thread.stack), context);
     snapshot.threads.push_back(std::move(out));
   }
   return snapshot;

@@ -11,11 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/user.h>
+
 #include "attach/live_memory.h"
+#include "core/caching_memory.h"
 #include "attach/stopped_process.h"
 #include "core/proc_maps.h"
 #include "core/result.h"
 #include "cpython/offsets.h"
+#include "cpython/python_stack.h"
 #include "cpython/snapshot.h"
 #include "symbols/dwarf_layouts.h"
 #include "symbols/module_symbolizer.h"
@@ -36,30 +40,80 @@ enum class OffsetsFrom { kAuto, kDwarf, kDebugOffsets, kTable };
 // "auto", "dwarf", "debug-offsets", "table"; nullopt for anything else.
 std::optional<OffsetsFrom> parse_offsets_from(std::string_view text);
 
+// What is read while the target's threads are stopped: registers, and the
+// memory that the unwinder and the Python frame walk need, which stays in the
+// page cache (PreparedTarget::memory()) for everything done after the release.
+struct StoppedCapture {
+  struct Thread {
+    pid_t tid = 0;
+    user_regs_struct regs{};
+    RemoteAddr tstate;
+    cpython::PythonStack stack;
+  };
+  std::vector<Thread> threads;
+  std::string error;  // non-empty: the thread states could not be read
+  ErrorCode error_code = ErrorCode::kInternal;
+};
+
+// Times and counts for --stats.
+struct PrepareTimes {
+  double symbols_ms = 0;  // /proc maps, ELF symbol tables
+  double offsets_ms = 0;  // DWARF, the offsets cache, or a table
+  bool offsets_cached = false;
+};
+
 // Everything learned about a process before stopping it.
 class PreparedTarget {
  public:
   // Fails with kNoSuchProcess, kNotPython, kUnsupportedVersion or kDebugInfo
   // (also when `from` names a source that is unavailable for this target).
   static Result<std::unique_ptr<PreparedTarget>> prepare(
-      pid_t pid, OffsetsFrom from = OffsetsFrom::kAuto);
+      pid_t pid, OffsetsFrom from = OffsetsFrom::kAuto, bool use_offsets_cache = true);
 
   pid_t pid() const { return pid_; }
   const Interpreter& interpreter() const { return interpreter_; }
   const cpython::Offsets& offsets() const { return offsets_; }
   const symbols::ModuleSymbolizer& symbols() const { return symbols_; }
-  const RemoteMemory& memory() const { return memory_; }
+  // The page cache every read of the target goes through after prepare().
+  const RemoteMemory& memory() const { return cache_; }
+  CachingMemory& cache() { return cache_; }
+  const attach::LiveMemory& live_memory() const { return memory_; }
   std::string_view offsets_source() const { return offsets_source_; }
+  const PrepareTimes& prepare_times() const { return times_; }
 
-  // Reads every thread of the stopped process into plain data.
-  Result<cpython::ProcessSnapshot> capture(const attach::StoppedProcess& stopped) const;
+  // While the process is stopped: thread states, every thread's stack (in
+  // one batch) and Python frame chain. Only memory reads; nothing else.
+  StoppedCapture read_stopped(const attach::StoppedProcess& stopped);
+  // After the release (or still stopped, at the prompt): thread names, native
+  // unwinding from the captured stacks, symbols, C/Python frame mapping.
+  Result<cpython::ProcessSnapshot> build_snapshot(StoppedCapture capture) const;
+  // --nonblocking: the Python stacks of every thread read while the target
+  // runs (no ptrace, no pause), as py-spy does. Each attempt reads every
+  // thread twice and compares (thread states, frame addresses, code objects,
+  // lines); up to max_attempts attempts. Threads still changing after the
+  // last one are listed in `inconsistent_tids` (their stacks may be torn).
+  // No registers: no native frames; each thread gets one synthetic eval frame
+  // holding all its Python frames, so py-bt works and bt cannot.
+  struct NonblockingResult {
+    cpython::ProcessSnapshot snapshot;
+    int attempts = 0;
+    std::vector<pid_t> inconsistent_tids;
+  };
+  Result<NonblockingResult> read_nonblocking(int max_attempts) const;
+
+  // True for memory that cannot change while the target runs (read-only file
+  // mappings known before the stop): safe to read after the release.
+  bool is_immutable(RemoteAddr addr) const;
 
  private:
-  explicit PreparedTarget(pid_t pid) : pid_(pid), memory_(pid) {}
+  explicit PreparedTarget(pid_t pid) : pid_(pid), memory_(pid), cache_(memory_) {}
   // Fills offsets_ and offsets_source_ from the source `from` selects.
-  Result<void> load_offsets(OffsetsFrom from, const symbols::LoadedModule& module);
+  Result<void> load_offsets(OffsetsFrom from, const symbols::LoadedModule& module,
+                            bool use_cache);
   pid_t pid_;
   attach::LiveMemory memory_;
+  CachingMemory cache_;
+  PrepareTimes times_;
   std::vector<MemoryMapping> maps_;
   symbols::ModuleSymbolizer symbols_;
   Interpreter interpreter_;

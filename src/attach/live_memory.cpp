@@ -9,6 +9,8 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -67,6 +69,7 @@ Result<void> LiveMemory::read(RemoteAddr addr, std::span<std::byte> dst) const {
     while (done < len) {
       iovec local{dst.data() + done, len - done};
       iovec remote{reinterpret_cast<void*>(start + done), len - done};
+      ++syscalls_;
       ssize_t n = ::process_vm_readv(pid_, &local, 1, &remote, 1, 0);
       if (n > 0) {
         done += static_cast<std::size_t>(n);
@@ -107,6 +110,7 @@ Result<void> LiveMemory::read(RemoteAddr addr, std::span<std::byte> dst) const {
     mem_fd_ = fd;
   }
   while (done < len) {
+    ++syscalls_;
     ssize_t n = ::pread(mem_fd_, dst.data() + done, len - done,
                         static_cast<off_t>(start + done));
     if (n < 0 && errno == EINTR) continue;
@@ -120,6 +124,62 @@ Result<void> LiveMemory::read(RemoteAddr addr, std::span<std::byte> dst) const {
   }
   bytes_ += len;
   return {};
+}
+
+void LiveMemory::read_many(std::span<ReadRequest> requests) const {
+  constexpr std::size_t kMaxIov = 1024;  // IOV_MAX on Linux
+  std::vector<iovec> local, remote;
+  local.reserve(std::min(kMaxIov, requests.size()));
+  remote.reserve(local.capacity());
+  std::size_t next = 0;
+  while (next < requests.size()) {
+    if (!use_vm_readv_) {
+      for (; next < requests.size(); ++next)
+        requests[next].ok = static_cast<bool>(read(requests[next].addr, requests[next].dst));
+      return;
+    }
+    // A batch of plain requests; anything read() would reject goes alone.
+    local.clear();
+    remote.clear();
+    std::size_t end = next, total = 0;
+    for (; end < requests.size() && local.size() < kMaxIov; ++end) {
+      auto& r = requests[end];
+      const std::uint64_t start = r.addr.as_int(), len = r.dst.size();
+      if (len == 0 || len > kMaxRead || start > std::numeric_limits<std::uint64_t>::max() - len ||
+          start + len > (std::uint64_t{1} << 63) ||
+          total + len > std::numeric_limits<ssize_t>::max() / 2)
+        break;
+      local.push_back({r.dst.data(), len});
+      remote.push_back({reinterpret_cast<void*>(start), len});
+      total += len;
+    }
+    if (local.empty()) {
+      requests[next].ok = static_cast<bool>(read(requests[next].addr, requests[next].dst));
+      ++next;
+      continue;
+    }
+    ++reads_;
+    ++syscalls_;
+    ssize_t n = ::process_vm_readv(pid_, local.data(), local.size(), remote.data(),
+                                   remote.size(), 0);
+    if (n < 0 && (errno == ENOSYS || errno == EPERM || errno == EINTR)) {
+      // Let read() decide (fallback to /proc/PID/mem, or retry).
+      requests[next].ok = static_cast<bool>(read(requests[next].addr, requests[next].dst));
+      ++next;
+      continue;
+    }
+    std::size_t got = n > 0 ? static_cast<std::size_t>(n) : 0;
+    bytes_ += got;
+    // Whole requests delivered; the kernel stops at the first faulting one.
+    for (; next < end && got >= requests[next].dst.size(); ++next) {
+      got -= requests[next].dst.size();
+      requests[next].ok = true;
+    }
+    if (next < end) {
+      requests[next].ok = static_cast<bool>(read(requests[next].addr, requests[next].dst));
+      ++next;
+    }
+  }
 }
 
 }  // namespace pyattach::attach

@@ -23,6 +23,12 @@ class LiveMemory final : public RemoteMemory {
   LiveMemory& operator=(const LiveMemory&) = delete;
 
   Result<void> read(RemoteAddr addr, std::span<std::byte> dst) const override;
+  // Up to IOV_MAX requests per process_vm_readv; a request the kernel stops
+  // at is retried alone with read(), then the batch goes on after it.
+  void read_many(std::span<ReadRequest> requests) const override;
+
+  // process_vm_readv / pread calls made (for --stats).
+  std::uint64_t syscalls() const { return syscalls_; }
 
   // Counters for --stats: read() calls (including failed ones), and bytes
   // delivered by successful reads.
@@ -33,7 +39,7 @@ class LiveMemory final : public RemoteMemory {
   pid_t pid_;
   mutable bool use_vm_readv_;  // cleared for good when the syscall is refused
   mutable int mem_fd_ = -1;
-  mutable std::uint64_t reads_ = 0, bytes_ = 0;
+  mutable std::uint64_t reads_ = 0, bytes_ = 0, syscalls_ = 0;
 };
 
 }  // namespace pyattach::attach

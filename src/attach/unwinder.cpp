@@ -188,11 +188,14 @@ Result<std::vector<NativeFrame>> Unwinder::unwind(pid_t tid, const user_regs_str
                                                   const UnwindOptions& options) {
   if (!impl_->addr_space)
     return fail(ErrorCode::kInternal, "libunwind address space could not be created");
-  auto& upt = impl_->upts[tid];
+  // One handle for the whole process: its proc-info lookups only read
+  // /proc/PID/maps and the mapped files, so they work for a thread that has
+  // exited since, and after the release.
+  auto& upt = impl_->upts[impl_->pid];
   if (!upt) {
-    upt.reset(_UPT_create(tid));
+    upt.reset(_UPT_create(impl_->pid));
     if (!upt) {
-      impl_->upts.erase(tid);
+      impl_->upts.erase(impl_->pid);
       return fail(ErrorCode::kInternal,
                   "_UPT_create failed for thread " + std::to_string(tid));
     }

@@ -23,8 +23,9 @@ struct UnwindOptions {
 // Stops at max_frames, at a zero IP, or when the stack pointer stops growing
 // (a loop in corrupt stacks). Frame #0 is the innermost. cfa of the outermost
 // frame is 0 when unknown.
-// The thread must be ptrace-stopped by the caller (libunwind's proc-info lookup
-// needs the UPT handle of that tid).
+// The thread need not be stopped: unwinding reads only `memory` (a snapshot of
+// the stacks, for a short pause) and the mapped files (one UPT handle per
+// process, so a thread that has exited since unwinds too).
 //
 // Frames: ip is UNW_REG_IP (a return address above #0), sp is UNW_REG_SP, cfa
 // is the next (caller) frame's sp; callee_saved holds what unw_get_reg
@@ -35,7 +36,7 @@ struct UnwindOptions {
 // `memory`, so a snapshot must contain .eh_frame_hdr/.eh_frame as well as the
 // stacks.
 //
-// Caching: unwind info is cached per Unwinder (UNW_CACHE_GLOBAL) and per tid.
+// Caching: unwind info is cached per Unwinder (UNW_CACHE_GLOBAL).
 // Call flush_cache() after the target has run (modules may have been loaded
 // or unloaded) before unwinding it again. Not thread-safe; one unwind at a
 // time per Unwinder.

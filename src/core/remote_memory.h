@@ -25,6 +25,18 @@ class RemoteMemory {
   virtual ~RemoteMemory() = default;
   virtual Result<void> read(RemoteAddr addr, std::span<std::byte> dst) const = 0;
 
+  // Many independent reads at once; each request succeeds or fails on its own
+  // (ok). The default loops over read(); LiveMemory batches them into few
+  // process_vm_readv calls, which is what makes a short pause possible.
+  struct ReadRequest {
+    RemoteAddr addr;
+    std::span<std::byte> dst;
+    bool ok = false;
+  };
+  virtual void read_many(std::span<ReadRequest> requests) const {
+    for (auto& r : requests) r.ok = static_cast<bool>(read(r.addr, r.dst));
+  }
+
   // A trivially copyable value at addr.
   template <class T>
   Result<T> read_value(RemoteAddr addr) const {

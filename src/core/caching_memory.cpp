@@ -1,0 +1,143 @@
+#include "core/caching_memory.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace pyattach {
+namespace {
+
+constexpr std::uint64_t kPage = CachingMemory::kPageSize;
+// A longer single read (64 MiB) is a garbage length; the backend rejects it too.
+constexpr std::uint64_t kMaxRead = std::uint64_t{64} << 20;
+
+std::unexpected<Error> unreadable(RemoteAddr addr, std::size_t len, const char* why) {
+  return fail(ErrorCode::kBadRemoteAddress,
+              fmt::format("cannot read {} bytes at {:#x}: {}", len, addr.as_int(), why), 0);
+}
+
+bool range_ok(std::uint64_t start, std::uint64_t len) {
+  return len <= kMaxRead && start <= std::numeric_limits<std::uint64_t>::max() - len &&
+         start + len <= (std::uint64_t{1} << 63);
+}
+
+}  // namespace
+
+void CachingMemory::fetch(std::span<const std::uint64_t> page_addrs) const {
+  if (page_addrs.empty()) return;
+  std::vector<Page> fetched(page_addrs.size());
+  std::vector<ReadRequest> requests(page_addrs.size());
+  for (std::size_t i = 0; i < page_addrs.size(); ++i) {
+    fetched[i].data = std::make_unique<std::byte[]>(kPage);
+    requests[i] = {RemoteAddr(page_addrs[i]), std::span(fetched[i].data.get(), kPage), false};
+  }
+  backend_.read_many(requests);
+  ++stats_.batches;
+  for (std::size_t i = 0; i < page_addrs.size(); ++i) {
+    Page& p = fetched[i];
+    p.readable = requests[i].ok;
+    if (p.readable) {
+      ++stats_.pages;
+    } else {
+      p.data.reset();
+      ++stats_.bad_pages;
+    }
+    pages_.insert_or_assign(page_addrs[i], std::move(p));
+  }
+}
+
+void CachingMemory::read_many(std::span<ReadRequest> requests) const {
+  // Fetch every missing page of every request in one batch, then serve them.
+  std::vector<std::uint64_t> missing;
+  const bool may_fetch = !frozen_;
+  for (const auto& r : requests) {
+    const std::uint64_t start = r.addr.as_int(), len = r.dst.size();
+    if (len == 0 || !range_ok(start, len) || !may_fetch) continue;
+    for (std::uint64_t p = start & ~(kPage - 1); p < start + len; p += kPage)
+      if (!pages_.contains(p)) missing.push_back(p);
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  if (pages_.size() + missing.size() <= max_pages_) fetch(missing);
+  for (auto& r : requests) r.ok = static_cast<bool>(read(r.addr, r.dst));
+}
+
+void CachingMemory::prefetch(std::span<const Range> ranges) const {
+  if (frozen_) return;
+  std::vector<std::uint64_t> missing;
+  for (const auto& r : ranges) {
+    const std::uint64_t start = r.addr.as_int();
+    if (r.size == 0 || !range_ok(start, r.size)) continue;
+    for (std::uint64_t p = start & ~(kPage - 1); p < start + r.size; p += kPage)
+      if (!pages_.contains(p)) missing.push_back(p);
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  if (pages_.size() + missing.size() > max_pages_)
+    missing.resize(max_pages_ > pages_.size() ? max_pages_ - pages_.size() : 0);
+  fetch(missing);
+}
+
+Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) const {
+  const std::uint64_t start = addr.as_int(), len = dst.size();
+  if (len == 0) return {};
+  if (!range_ok(start, len)) return unreadable(addr, len, "outside the user address space");
+  const std::uint64_t first = start & ~(kPage - 1);
+  const std::uint64_t last = (start + len - 1) & ~(kPage - 1);
+
+  // Pages not seen yet: fetch them together (or refuse, once frozen).
+  std::vector<std::uint64_t> missing;
+  for (std::uint64_t p = first;; p += kPage) {
+    if (!pages_.contains(p)) missing.push_back(p);
+    if (p == last) break;
+  }
+  if (!missing.empty()) {
+    ++stats_.misses;
+    if (frozen_) {
+      for (auto p : missing) {
+        if (!may_read_live_ || !may_read_live_(RemoteAddr(p))) {
+          ++stats_.frozen_misses;
+          return unreadable(addr, len, "not in the snapshot taken while the target was stopped");
+        }
+      }
+      stats_.live_after_freeze += missing.size();
+    }
+    if (pages_.size() + missing.size() > max_pages_) {
+      // Full: read through without caching (never while frozen, see above).
+      return backend_.read(addr, dst);
+    }
+    fetch(missing);
+  } else {
+    ++stats_.hits;
+  }
+
+  std::size_t done = 0;
+  for (std::uint64_t p = first;; p += kPage) {
+    auto it = pages_.find(p);
+    if (it == pages_.end() || !it->second.readable)
+      return unreadable(addr, len, "unreadable page");
+    const Page& page = it->second;
+    const std::uint64_t from = std::max(start, p) - p;
+    const std::uint64_t n = std::min(start + len, p + kPage) - p - from;
+    std::memcpy(dst.data() + done, page.data.get() + from, n);
+    done += n;
+    if (p == last) break;
+  }
+  return {};
+}
+
+void CachingMemory::freeze(std::function<bool(RemoteAddr)> may_read_live) {
+  frozen_ = true;
+  may_read_live_ = std::move(may_read_live);
+}
+
+void CachingMemory::clear() {
+  pages_.clear();
+  frozen_ = false;
+  may_read_live_ = nullptr;
+  stats_.pages = stats_.bad_pages = 0;
+}
+
+}  // namespace pyattach

@@ -1,0 +1,111 @@
+// CachingMemory: page-granular caching, batching, unreadable pages, freezing.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstring>
+
+#include "core/caching_memory.h"
+#include "support/fake_memory.h"
+
+using namespace pyattach;
+using pyattach::testing::FakeMemory;
+
+namespace {
+
+// Counts batches on top of FakeMemory.
+class CountingMemory final : public RemoteMemory {
+ public:
+  explicit CountingMemory(const FakeMemory& inner) : inner_(inner) {}
+  Result<void> read(RemoteAddr addr, std::span<std::byte> dst) const override {
+    ++reads;
+    return inner_.read(addr, dst);
+  }
+  void read_many(std::span<ReadRequest> requests) const override {
+    ++batches;
+    for (auto& r : requests) r.ok = static_cast<bool>(inner_.read(r.addr, r.dst));
+  }
+  mutable int reads = 0, batches = 0;
+
+ private:
+  const FakeMemory& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("CachingMemory reads each page once and serves repeated and straddling reads") {
+  FakeMemory fake;
+  fake.add_region(0x10000, 0x3000);
+  for (std::uint64_t a = 0x10000; a < 0x13000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  CountingMemory counting(fake);
+  CachingMemory cache(counting);
+
+  CHECK(cache.read_u64(RemoteAddr(0x10008)).value() == 0x10008);
+  CHECK(cache.read_u64(RemoteAddr(0x10ff8)).value() == 0x10ff8);
+  CHECK(counting.batches == 1);
+  CHECK(cache.stats().hits == 1);
+  // Across a page boundary: the second page is fetched, the first reused.
+  std::array<std::byte, 16> two{};
+  REQUIRE(cache.read(RemoteAddr(0x10ffc), two));
+  std::uint64_t hi = 0;
+  std::memcpy(&hi, two.data() + 4, 8);
+  CHECK(hi == 0x11000);
+  CHECK(counting.batches == 2);
+  CHECK(cache.stats().pages == 2);
+}
+
+TEST_CASE("CachingMemory remembers unreadable pages and fails reads touching them") {
+  FakeMemory fake;
+  fake.add_region(0x20000, 0x1000);  // 0x21000 is unmapped
+  CountingMemory counting(fake);
+  CachingMemory cache(counting);
+  CHECK_FALSE(cache.read_u64(RemoteAddr(0x21000)));
+  CHECK_FALSE(cache.read_u64(RemoteAddr(0x21008)));
+  CHECK(counting.batches == 1);  // the bad page is not asked for again
+  CHECK(cache.stats().bad_pages == 1);
+  // A read straddling a good and a bad page fails as a whole.
+  CHECK_FALSE(cache.read_u64(RemoteAddr(0x20ffc)));
+  CHECK(cache.read_u64(RemoteAddr(0x20ff0)));
+  // Garbage addresses fail without reaching the backend.
+  const int before = counting.batches;
+  CHECK_FALSE(cache.read_u64(RemoteAddr(~std::uint64_t{0} - 3)));
+  CHECK_FALSE(cache.read_u64(RemoteAddr(std::uint64_t{1} << 63)));
+  CHECK(counting.batches == before);
+}
+
+TEST_CASE("CachingMemory prefetches ranges in one batch, bounded by max_pages") {
+  FakeMemory fake;
+  fake.add_region(0x40000, 0x8000);
+  CountingMemory counting(fake);
+  CachingMemory cache(counting, 4);
+  std::array ranges{CachingMemory::Range{RemoteAddr(0x40010), 0x2000},
+                    CachingMemory::Range{RemoteAddr(0x44000), 0x4000}};
+  cache.prefetch(ranges);
+  CHECK(counting.batches == 1);
+  CHECK(cache.stats().pages == 4);  // 3 + 4 pages wanted, 4 allowed
+  // Past the bound reads go straight through, uncached.
+  CHECK(cache.read_u64(RemoteAddr(0x47000)));
+  CHECK(counting.reads == 1);
+  CHECK(cache.stats().pages == 4);
+}
+
+TEST_CASE("A frozen CachingMemory serves the snapshot and reads live only where allowed") {
+  FakeMemory fake;
+  fake.add_region(0x50000, 0x2000);
+  fake.write_value<std::uint64_t>(0x50000, 1);
+  fake.write_value<std::uint64_t>(0x51000, 2);
+  CountingMemory counting(fake);
+  CachingMemory cache(counting);
+  CHECK(cache.read_u64(RemoteAddr(0x50000)).value() == 1);
+  // The target runs on and changes its memory; the snapshot does not.
+  fake.write_value<std::uint64_t>(0x50000, 99);
+  cache.freeze([](RemoteAddr a) { return a.as_int() >= 0x51000; });
+  CHECK(cache.read_u64(RemoteAddr(0x50000)).value() == 1);
+  CHECK(cache.read_u64(RemoteAddr(0x51000)).value() == 2);  // allowed: read live
+  CHECK(cache.stats().live_after_freeze == 1);
+  cache.freeze([](RemoteAddr) { return false; });
+  CHECK_FALSE(cache.read_u64(RemoteAddr(0x52000)));
+  CHECK(cache.stats().frozen_misses == 1);
+  // clear(): a new stop reads through again.
+  cache.clear();
+  CHECK(cache.read_u64(RemoteAddr(0x50000)).value() == 99);
+}
