@@ -64,7 +64,8 @@ std::optional<std::string> find_debug_file(
   for (const auto& candidate : candidates) {
     for (const std::string& path : {open_path(candidate), candidate}) {
       if (path == target_path || ::access(path.c_str(), R_OK) != 0) continue;
-      auto opened = ElfFile::open(path);
+      // Only its build ID is needed here: the caller loads the symbols it wants.
+      auto opened = ElfFile::open(path, ElfOpenOptions{.load_symbols = false});
       if (!opened) continue;
       if (!build_id.empty() && !opened->build_id().empty() && opened->build_id() != build_id) {
         log::get("elf")->debug("{}: build ID differs from {}; not its debug file", path,
