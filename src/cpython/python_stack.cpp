@@ -104,7 +104,9 @@ const CodeCache::CodeInfo& CodeCache::get(const RemoteMemory& memory, const Offs
       if (auto qs = read_str(memory, o, *q, kMaxNameChars)) info.qualname = std::move(*qs);
   }
   info.firstlineno = *firstlineno;
-  if (auto bytes = read_bytes_object(memory, *table, o.bytes, kMaxLineTableBytes)) {
+  // An empty table is legal (and memcpy from/to null is not, even of 0 bytes).
+  if (auto bytes = read_bytes_object(memory, *table, o.bytes, kMaxLineTableBytes);
+      bytes && !bytes->data.empty()) {
     info.linetable.resize(bytes->data.size());
     std::memcpy(info.linetable.data(), bytes->data.data(), bytes->data.size());
   }

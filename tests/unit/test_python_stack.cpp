@@ -118,6 +118,18 @@ TEST_CASE("3.11+: incomplete frames are skipped as CPython skips them") {
   CHECK(stack.frames[0].address == RemoteAddr(complete));
 }
 
+TEST_CASE("an empty line table still gives a readable frame (found by tests/fuzz)") {
+  // UBSan: memcpy to the empty vector's null data() pointer, even of 0 bytes.
+  Chain311Plus c(13);
+  auto code = c.image.code("/app/a.py", "f", 7, std::string());
+  c.set_current(c.frame(code, 0, 1));
+  CodeCache codes;
+  auto stack = read_python_stack(c.image.memory, c.o, RemoteAddr(c.tstate), codes);
+  REQUIRE(stack.frames.size() == 1);
+  CHECK(stack.frames[0].readable);
+  CHECK(stack.frames[0].name == "f");
+}
+
 TEST_CASE("3.11+: a garbage previous pointer ends the chain with an unreadable frame") {
   Chain311Plus c(13);
   auto code = c.image.code("/app/a.py", "f", 1, kLocationTable);
