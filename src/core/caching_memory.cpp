@@ -30,7 +30,7 @@ void CachingMemory::fetch(std::span<const std::uint64_t> page_addrs) const {
   std::vector<Page> fetched(page_addrs.size());
   std::vector<ReadRequest> requests(page_addrs.size());
   for (std::size_t i = 0; i < page_addrs.size(); ++i) {
-    fetched[i].data = std::make_unique<std::byte[]>(kPage);
+    fetched[i].data = std::make_unique_for_overwrite<std::byte[]>(kPage);
     requests[i] = {RemoteAddr(page_addrs[i]), std::span(fetched[i].data.get(), kPage), false};
   }
   backend_.read_many(requests);
@@ -86,6 +86,15 @@ Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) cons
   if (!range_ok(start, len)) return unreadable(addr, len, "outside the user address space");
   const std::uint64_t first = start & ~(kPage - 1);
   const std::uint64_t last = (start + len - 1) & ~(kPage - 1);
+  // The common case, a small read inside one cached page: no allocation.
+  if (first == last) {
+    if (auto it = pages_.find(first); it != pages_.end()) {
+      ++stats_.hits;
+      if (!it->second.readable) return unreadable(addr, len, "unreadable page");
+      std::memcpy(dst.data(), it->second.data.get() + (start - first), len);
+      return {};
+    }
+  }
 
   // Pages not seen yet: fetch them together (or refuse, once frozen).
   std::vector<std::uint64_t> missing;
