@@ -161,7 +161,11 @@ struct StoppedProcess::State {
   // Returns the tid of one that timed out, or 0.
   pid_t wait_for_stops(std::size_t first, std::chrono::steady_clock::time_point deadline) {
     pid_t timed_out = 0;
-    for (std::size_t i = first; i < tracees.size(); ++i) {
+    // Newest first, so the main thread (first in /proc/PID/task order) comes
+    // last: when the process is killed meanwhile, the kernel reports the main
+    // thread's exit only after every other thread has been reaped, and those
+    // are our tracees, reaped by these very waits.
+    for (std::size_t i = tracees.size(); i-- > first;) {
       Tracee& t = tracees[i];
       // A thread reports at most a signal-stop and then its stop or exit, but
       // bound the loop anyway: statuses are not under our control.
