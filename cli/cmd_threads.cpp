@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "thread_names.h"
 #include "render/escape.h"
 #include "render/value_repr.h"
 
@@ -13,31 +14,6 @@ namespace {
 std::string target_id(const cpython::ThreadSnapshot& t) {
   return fmt::format("Thread {:#x} (LWP {}) \"{}\"", t.pthread_id, t.tid,
                      render::escape_for_terminal(t.comm));
-}
-
-// The name of the threading.Thread a thread runs: threading's _bootstrap(self)
-// is the outermost Python frame of every thread it starts, and self._name is
-// the name. Empty when the thread was not started by threading (the main
-// thread, C threads) or the object cannot be read: we never guess.
-std::string python_thread_name(Session& session, const cpython::ThreadSnapshot& t) {
-  auto* values = session.values();
-  if (!values) return {};
-  for (auto it = t.python.rbegin(); it != t.python.rend(); ++it) {
-    if (!it->readable || it->name != "_bootstrap" || !it->filename.ends_with("threading.py"))
-      continue;
-    auto locals = values->read_locals(it->address);
-    if (!locals) return {};
-    for (const auto& local : *locals) {
-      if (local.name != "self" || local.value.kind != cpython::ValueKind::kInstance) continue;
-      const auto& attrs = local.value.children;
-      for (std::size_t i = 0; i + 1 < attrs.size(); i += 2)
-        if (attrs[i].kind == cpython::ValueKind::kStr && attrs[i].text == "_name" &&
-            attrs[i + 1].kind == cpython::ValueKind::kStr)
-          return render::raw_text(attrs[i + 1].text);
-    }
-    return {};
-  }
-  return {};
 }
 
 // What gdb names a thread in [Switching to ...] and [Current thread is ...].

@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitDebugInfo = 8,         // the interpreter's layout could not be learned
   kExitTargetMemory = 9,      // target memory unreadable or inconsistent
   kExitInternal = 10,
+  kExitDeadlock = 11,         // `deadlock` found a lock cycle or a GIL stall
 };
 
 inline int exit_code_for(ErrorCode code) {

@@ -296,6 +296,7 @@ int main(int argc, char** argv) {
   int status = run_commands();
   session.release();
   session.stats.render_ms = cli::ms_between(render_start, cli::Clock::now());
+  if (status == cli::kExitOk && session.deadlock_found) status = cli::kExitDeadlock;
   std::cout << out.str();
   std::cout.flush();
   std::cerr << err.str();

@@ -94,6 +94,25 @@ void load_value_offsets(const TypeLayouts& layouts, Offsets& o) {
     want(o.frame_vars.co_cellvars, "PyCodeObject", "co_cellvars");
     want(o.frame_vars.co_freevars, "PyCodeObject", "co_freevars");
   }
+  want(o.value_stack.co_stacksize, "PyCodeObject", "co_stacksize");
+  if (v.at_least(3, 11)) {
+    want(o.value_stack.co_exceptiontable, "PyCodeObject", "co_exceptiontable");
+  } else {
+    want(o.value_stack.co_code, "PyCodeObject", "co_code");
+    want(o.value_stack.f_valuestack, "PyFrameObject", "f_valuestack");
+    want(o.value_stack.f_iblock, "PyFrameObject", "f_iblock");
+    want(o.value_stack.f_blockstack, "PyFrameObject", "f_blockstack");
+    want_size(o.value_stack.try_block_size, "PyTryBlock");
+    want(o.value_stack.b_type, "PyTryBlock", "b_type");
+    want(o.value_stack.b_handler, "PyTryBlock", "b_handler");
+    want(o.value_stack.b_level, "PyTryBlock", "b_level");
+  }
+  // Defined in Modules/_threadmodule.c, built into libpython.
+  want(o.thread_lock.lock_lock, "lockobject", "lock_lock");
+  want(o.thread_lock.locked, "lockobject", "locked");
+  want(o.thread_lock.rlock_lock, "rlockobject", "rlock_lock");
+  want(o.thread_lock.rlock_owner, "rlockobject", "rlock_owner");
+  want(o.thread_lock.rlock_count, "rlockobject", "rlock_count");
   if (!absent.empty())
     log::get("cpython")->debug("CPython {}: no debug info for {} value field(s), first {}",
                                v.to_string(), absent.size(), absent.front());
@@ -132,7 +151,9 @@ std::vector<std::string> TypeLayoutOffsetsSource::wanted_types() {
           "PyDictKeysObject", "PyDictKeyEntry", "PyDictUnicodeEntry", "PyDictValues",
           "PySetObject", "setentry", "PyBaseExceptionObject", "PyFunctionObject",
           "PyMethodObject", "PyModuleObject", "PyCellObject", "wrapperobject",
-          "PyWrapperDescrObject", "wrapperbase"};
+          "PyWrapperDescrObject", "wrapperbase",
+          // Locks (locks.h).
+          "PyTryBlock", "lockobject", "rlockobject"};
 }
 
 Result<Offsets> TypeLayoutOffsetsSource::load(const PythonVersion& v) const {

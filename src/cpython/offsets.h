@@ -144,6 +144,23 @@ struct Offsets {
     std::uint64_t co_localsplusnames = kAbsent, co_localspluskinds = kAbsent,
                   co_nlocalsplus = kAbsent;  // 3.11+
   } frame_vars;
+  struct {  // a frame's value stack and with-blocks, for lock holders (locks.h)
+    std::uint64_t co_stacksize = kAbsent;       // PyCodeObject (int)
+    std::uint64_t co_code = kAbsent;            // PyCodeObject, bytes (<=3.10)
+    std::uint64_t co_exceptiontable = kAbsent;  // PyCodeObject, bytes (3.11+)
+    // PyFrameObject, <=3.10
+    std::uint64_t f_valuestack = kAbsent, f_iblock = kAbsent, f_blockstack = kAbsent;
+    // PyTryBlock, <=3.10 (ints)
+    std::uint64_t try_block_size = kAbsent, b_type = kAbsent, b_handler = kAbsent,
+                  b_level = kAbsent;
+  } value_stack;
+  struct {  // _thread.lock (lockobject) and _thread.RLock (rlockobject)
+    std::uint64_t lock_lock = kAbsent;  // PyThread_type_lock (a sem_t* on Linux)
+    std::uint64_t locked = kAbsent;     // char
+    std::uint64_t rlock_lock = kAbsent;
+    std::uint64_t rlock_owner = kAbsent;  // PyThread_get_thread_ident() of the owner
+    std::uint64_t rlock_count = kAbsent;
+  } thread_lock;
 };
 
 // Visits every field of `o` but `version`, in declaration order, as
@@ -262,6 +279,21 @@ void for_each_field(O& o, F&& f) {
   PYATTACH_OFFSETS_FIELD(frame_vars, co_localsplusnames);
   PYATTACH_OFFSETS_FIELD(frame_vars, co_localspluskinds);
   PYATTACH_OFFSETS_FIELD(frame_vars, co_nlocalsplus);
+  PYATTACH_OFFSETS_FIELD(value_stack, co_stacksize);
+  PYATTACH_OFFSETS_FIELD(value_stack, co_code);
+  PYATTACH_OFFSETS_FIELD(value_stack, co_exceptiontable);
+  PYATTACH_OFFSETS_FIELD(value_stack, f_valuestack);
+  PYATTACH_OFFSETS_FIELD(value_stack, f_iblock);
+  PYATTACH_OFFSETS_FIELD(value_stack, f_blockstack);
+  PYATTACH_OFFSETS_FIELD(value_stack, try_block_size);
+  PYATTACH_OFFSETS_FIELD(value_stack, b_type);
+  PYATTACH_OFFSETS_FIELD(value_stack, b_handler);
+  PYATTACH_OFFSETS_FIELD(value_stack, b_level);
+  PYATTACH_OFFSETS_FIELD(thread_lock, lock_lock);
+  PYATTACH_OFFSETS_FIELD(thread_lock, locked);
+  PYATTACH_OFFSETS_FIELD(thread_lock, rlock_lock);
+  PYATTACH_OFFSETS_FIELD(thread_lock, rlock_owner);
+  PYATTACH_OFFSETS_FIELD(thread_lock, rlock_count);
 #undef PYATTACH_OFFSETS_FIELD
 }
 

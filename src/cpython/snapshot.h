@@ -46,6 +46,8 @@ struct NativeFrameSnapshot {
   // "<built-in method sleep of module object at remote 0x...>",
   // "Waiting for the GIL", "Garbage-collecting". Empty if none.
   std::string other_python_info;
+  // The PyCFunctionObject behind a "<built-in method ...>" line; null if none.
+  RemoteAddr cfunction;
 };
 
 // The registers of a stopped thread that the thread-state logic needs:

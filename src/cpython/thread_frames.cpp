@@ -194,6 +194,7 @@ void build_thread_frames(ThreadSnapshot& thread, const std::vector<NativeFrame>&
         if (!thread.native[j].python_frames.empty())
           caller = thread.python[thread.native[j].python_frames.front()].address;
       auto func = find_cfunction_object(c, native, i, callee, caller);
+      if (func) snap.cfunction = *func;
       auto text = func ? describe_cfunction(c.memory, c.offsets, *func)
                        : Result<std::string>(fail(ErrorCode::kCorruptData, "not found"));
       snap.other_python_info =
