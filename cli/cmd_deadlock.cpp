@@ -8,6 +8,14 @@
 namespace pyattach::cli {
 namespace {
 
+// The futex word a thread sleeps on: the first argument of its futex(2)
+// call (interrupted by the stop, the call is still in orig_rax).
+RemoteAddr futex_word(const cpython::ThreadSnapshot& thread) {
+  constexpr std::int64_t kFutexSyscall = 202;  // x86-64
+  if (thread.regs.orig_rax != kFutexSyscall) return RemoteAddr();
+  return RemoteAddr(thread.regs.rdi);
+}
+
 class Deadlock final : public Command {
  public:
   std::string_view name() const override { return "deadlock"; }
@@ -37,13 +45,21 @@ class Deadlock final : public Command {
     const auto& target = session.target();
     cpython::LockAnalysisContext context{target.memory(), target.offsets(), *values,
                                          target.interpreter().cfunction_type,
-                                         target.interpreter().cmethod_type, nullptr};
+                                         target.interpreter().cmethod_type, futex_word};
     auto locks = cpython::analyze_locks(snapshot, context);
     cpython::GilView gil;
+    for (const auto& t : snapshot.threads) {
+      const bool holds = t.gil == cpython::GilRelation::kHolds;
+      gil.holds_gil.push_back(holds);
+      gil.waits_for_gil.push_back(t.gil == cpython::GilRelation::kWaiting);
+      gil.blocked_in_native.push_back(
+          holds && (t.activity == cpython::ThreadActivity::kHoldsGil || t.syscall.has_value()));
+    }
     auto findings = cpython::find_deadlocks(snapshot, locks, gil);
     render::DeadlockReportInput input{snapshot, locks, findings, {}};
     for (const auto& t : snapshot.threads)
-      input.python_names.push_back(python_thread_name(session, t));
+      input.python_names.push_back(!t.python_name.empty() ? t.python_name
+                                                           : python_thread_name(session, t));
     render::print_deadlock_report(session.out, input);
     if (findings.deadlocked()) session.deadlock_found = true;
     return true;

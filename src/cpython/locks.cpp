@@ -540,7 +540,13 @@ class Analyzer {
       if (!locals) continue;
       for (const auto& local : *locals) {
         if (local.name != "self" || local.value.kind != ValueKind::kInstance) continue;
-        if (!wait.wrappers.empty() && wait.wrappers.back().address == local.value.address) break;
+        if (!wait.wrappers.empty() && wait.wrappers.back().address == local.value.address) {
+          // Thread.join -> _wait_for_tstate_lock: name the outer call, the one
+          // the program made.
+          wait.wrappers.back().method = frame.name;
+          wait.wrappers.back().python_frame = f;
+          break;
+        }
         LockWrapper w;
         w.type_name = qualified_type_name(frame.filename, local.value.type_name);
         w.address = local.value.address;

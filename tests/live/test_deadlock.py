@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Live tests of `pyattach -p PID deadlock` on the scenarios of
+deadlock_targets/scenarios.py, on every interpreter the harness finds and on
+Debian's stripped /usr/bin/python3.11 with its separate debug files hidden
+(PYATTACH_DEBUG_DIRS=/nonexistent).
+
+Each scenario's target reports, as the program itself knows them, its threads'
+native ids, id() of each lock and the lines marked # ACQUIRE / # WAIT; the
+test checks the exact cycles (threads in order, the lock each waits for by
+address, the line where each waits, the holder, exact or inferred, and the
+line where the holder acquired it), the threads waiting behind a cycle, the
+"No deadlock found." answer and the exit status (11 deadlock, 0 none).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import harness
+
+SCRIPT = os.path.join(harness.LIVE_DIR, "deadlock_targets", "scenarios.py")
+DEBIAN_STRIPPED = "/usr/bin/python3.11"
+EXIT_DEADLOCK = 11
+
+# ----------------------------------------------------------------------------
+# Targets
+
+
+class ScenarioTarget:
+    def __init__(self, interp, scenario, workdir):
+        self.interp = interp
+        self.scenario = scenario
+        base = os.path.join(workdir, "%s-%s" % (scenario, interp.label.replace("/", "_")))
+        self.ready_path = base + ".json"
+        self.log_path = base + ".log"
+        self.proc = None
+        self.report = None
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self):
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [self.interp.path, "-u", SCRIPT, self.scenario, self.ready_path],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        harness._register(self.proc)
+        deadline = time.monotonic() + harness.READY_TIMEOUT
+        while not os.path.exists(self.ready_path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise harness.TargetError("scenario %s not ready (exit %s):\n%s" % (
+                    self.scenario, self.proc.poll(), self.log_tail()))
+            time.sleep(0.02)
+        with open(self.ready_path) as f:
+            self.report = json.load(f)
+        task = "/proc/%d/task/%d" % (self.proc.pid, self.report["reporter_native_id"])
+        while os.path.exists(task):
+            if time.monotonic() > deadline:
+                raise harness.TargetError("reporter of %s did not exit" % self.scenario)
+            time.sleep(0.01)
+        if self.scenario == "gil":
+            # The holder takes the GIL after the report; wait until it sleeps
+            # in the C call and every other thread is asleep too.
+            self.wait_all_asleep(deadline)
+
+    def wait_all_asleep(self, deadline):
+        holder = self.report["threads"]["gil_holder"]["native_id"]
+        stable = 0
+        while stable < 10:
+            states = harness.proc_task_states(self.proc.pid)
+            wchan = ""
+            try:
+                with open("/proc/%d/task/%d/syscall" % (self.proc.pid, holder)) as f:
+                    wchan = f.read().split()[0]
+            except OSError:
+                pass
+            # clock_nanosleep (230) or nanosleep (35) in the holder.
+            ok = wchan in ("230", "35") and all(s[0] == "S" for s in states.values())
+            stable = stable + 1 if ok else 0
+            if time.monotonic() > deadline:
+                raise harness.TargetError("gil scenario never settled: %s" % states)
+            time.sleep(0.02)
+
+    def log_tail(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return harness.indent(f.read()[-3000:].rstrip() or "(no output)", "    | ")
+        except OSError:
+            return "    (no log)"
+
+    def close(self):
+        if self.proc is not None:
+            harness._kill_group(self.proc)
+
+    def lwp(self, name):
+        return self.report["threads"][name]["native_id"]
+
+    def lock(self, name):
+        return int(self.report["locks"][name], 16)
+
+    def line(self, func, kind):
+        lines = self.report["lines"][func][kind]
+        assert len(lines) == 1, (func, kind, lines)
+        return lines[0]
+
+
+def untouched(target):
+    """The target is alive and no task is stopped or traced (its heartbeat may
+    not run: a GIL stall stops every Python thread)."""
+    if target.proc.poll() is not None:
+        return ["target exited with %s" % target.proc.returncode]
+    bad = {t: s for t, s in harness.proc_task_states(target.proc.pid).items()
+           if s[0] in "tTZX" or s[1] != 0}
+    return ["tasks stopped/traced: %s" % bad] if bad else []
+
+
+# ----------------------------------------------------------------------------
+# The report's text
+
+THREAD = r'Thread (\d+) \(LWP (\d+), "(?:[^"\\]|\\.)*"\)'
+EDGE_RE = re.compile(r"^  " + THREAD + r" waits for (.*?)(?: \[found by: ([^\]]+)\])?$")
+AT_RE = re.compile(r"^      waits at (.*):(\d+|\?), in (\S+)$")
+HELD_RE = re.compile(r"^      held by " + THREAD + r" \[(exact|inferred): ([^\]]+)\]$")
+ACQ_RE = re.compile(r"^      acquired at (.*):(\d+), in (\S+)$")
+ACQ_IN_RE = re.compile(r"^      acquired in (\S+) \((.*)\), now at line (\d+|\?)$")
+THROUGH_RE = re.compile(r"^      through (.*)$")
+GIL_RE = re.compile(r"^GIL stall: " + THREAD + " holds the GIL while blocked in native code")
+GIL_WAITERS_RE = re.compile(r"^  waiting for the GIL behind it: (.*)$")
+
+
+def parse_report(text):
+    """{"cycles": [[edge...]...], "behind": [...], "other": [...], "no_deadlock": bool,
+    "gil_holder": lwp or None, "gil_waiters": [lwp...]}; edge = dict."""
+    out = {"cycles": [], "behind": [], "other": [], "no_deadlock": False,
+           "gil_holder": None, "gil_waiters": [], "unparsed": []}
+    section = None
+    edge = None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("Deadlock "):
+            out["cycles"].append([])
+            section = out["cycles"][-1]
+            continue
+        if line.startswith("Waiting on a deadlock without"):
+            section = out["behind"]
+            continue
+        if line in ("Other waiting threads:", "Waiting threads:"):
+            section = out["other"]
+            continue
+        if line == "No deadlock found.":
+            out["no_deadlock"] = True
+            continue
+        m = GIL_RE.match(line)
+        if m:
+            out["gil_holder"] = int(m.group(2))
+            section = None
+            continue
+        m = GIL_WAITERS_RE.match(line)
+        if m:
+            out["gil_waiters"] = [int(x) for x in re.findall(r"\(LWP (\d+),", m.group(1))]
+            continue
+        m = EDGE_RE.match(line)
+        if m and section is not None:
+            lock = re.search(r"at remote (0x[0-9a-f]+)>$", m.group(3))
+            edge = {"lwp": int(m.group(2)), "what": m.group(3),
+                    "lock": int(lock.group(1), 16) if lock else None,
+                    "evidence": m.group(4), "through": "", "holder": None}
+            section.append(edge)
+            continue
+        if edge is not None:
+            for regex, key in ((AT_RE, "at"), (HELD_RE, "held"), (ACQ_RE, "acq"),
+                               (ACQ_IN_RE, "acq_in"), (THROUGH_RE, "through")):
+                m = regex.match(line)
+                if m:
+                    if key == "at":
+                        edge["wait_line"] = (m.group(1), m.group(2), m.group(3))
+                    elif key == "held":
+                        edge["holder"] = int(m.group(2))
+                        edge["certainty"] = m.group(3)
+                        edge["how"] = m.group(4)
+                    elif key == "acq":
+                        edge["acquired"] = (m.group(1), m.group(2), m.group(3))
+                    elif key == "acq_in":
+                        edge["acquired"] = (m.group(2), None, m.group(1))
+                    else:
+                        edge["through"] = m.group(1)
+                    break
+            else:
+                if line.strip() not in ("holder unknown",) and not line.startswith("      joining"):
+                    out["unparsed"].append(line)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Expectations
+
+
+def expect_edge(t, waiter, waiter_func, lock=None, holder=None, certainty=None,
+                holder_func=None, through=None, lock_any=False):
+    """What the report must say about one waiting thread."""
+    e = {"lwp": t.lwp(waiter), "name": waiter,
+         "wait_line": (t.report["file"], str(t.line(waiter_func, "wait")), waiter_func)}
+    e["lock"] = None if lock_any else lock
+    e["lock_any"] = lock_any
+    e["holder"] = t.lwp(holder) if holder else None
+    e["certainty"] = certainty
+    e["acquired"] = ((t.report["file"], str(t.line(holder_func, "acquire")), holder_func)
+                     if holder_func else None)
+    e["through"] = through
+    return e
+
+
+def edge_problems(got, want):
+    problems = []
+    if got.get("wait_line") != want["wait_line"]:
+        problems.append("waits at %s, want %s" % (got.get("wait_line"), want["wait_line"]))
+    if not want["lock_any"] and got["lock"] != want["lock"]:
+        problems.append("lock %s, want %s" % (got["lock"] and hex(got["lock"]),
+                                             want["lock"] and hex(want["lock"])))
+    if got["holder"] != want["holder"]:
+        problems.append("holder LWP %s, want %s" % (got["holder"], want["holder"]))
+    if want["holder"] and got.get("certainty") != want["certainty"]:
+        problems.append("holder %s, want %s" % (got.get("certainty"), want["certainty"]))
+    if want["acquired"] and got.get("acquired") != want["acquired"]:
+        problems.append("acquired at %s, want %s" % (got.get("acquired"), want["acquired"]))
+    if want["through"] and want["through"] not in got["through"]:
+        problems.append("through %r, want it to name %r" % (got["through"], want["through"]))
+    return problems
+
+
+def check_edges(case, what, got_edges, want_edges, ordered_cycle=False):
+    by_lwp = {e["lwp"]: e for e in got_edges}
+    ok = case.check("%s: threads %s" % (what, sorted(w["name"] for w in want_edges)),
+                    sorted(by_lwp) == sorted(w["lwp"] for w in want_edges),
+                    "got LWPs %s, want %s" % (sorted(by_lwp), sorted(w["lwp"] for w in want_edges)))
+    if ordered_cycle and ok:
+        # Each one's holder is the next one's waiter.
+        chain = [e["holder"] for e in got_edges]
+        case.check("%s: each holder is the next waiter" % what,
+                   chain == [e["lwp"] for e in got_edges[1:] + got_edges[:1]], str(chain))
+    for w in want_edges:
+        got = by_lwp.get(w["lwp"])
+        if got is None:
+            continue
+        problems = edge_problems(got, w)
+        case.check("%s: %s waits and is held as expected" % (what, w["name"]), not problems,
+                   "\n".join(problems))
+
+
+def expectations(t):
+    """(cycles: [[edge...]], behind: [edge...], other: [edge...], exit status)."""
+    s = t.scenario
+    v13 = t.interp.minor >= 13
+    if s in ("lock_pair", "rlock_pair"):
+        cert = "inferred" if s == "lock_pair" else "exact"
+        cycle = [expect_edge(t, "first", "lock_pair_first", t.lock("b"), "second", cert,
+                             "lock_pair_second"),
+                 expect_edge(t, "second", "lock_pair_second", t.lock("a"), "first", cert,
+                             "lock_pair_first")]
+        behind = [expect_edge(t, "main", "main_joins", None, "first", "exact",
+                              through="threading.Thread.join()", lock_any=True)]
+        return [cycle], behind, [], EXIT_DEADLOCK
+    if s == "ring":
+        cycle = [expect_edge(t, "ring%d" % i, "ring_worker", t.lock("r%d" % ((i + 1) % 3)),
+                             "ring%d" % ((i + 1) % 3), "inferred", "ring_worker")
+                 for i in range(3)]
+        return [cycle], [], [], EXIT_DEADLOCK
+    if s == "condition":
+        cycle = [expect_edge(t, "cond_holder", "condition_holder", t.lock("x"), "cond_waiter",
+                             "inferred", "condition_waiter"),
+                 expect_edge(t, "cond_waiter", "condition_waiter",
+                             int(t.report["inner_locks"]["cond"], 16), "cond_holder", "exact",
+                             "condition_holder",
+                             through="threading.Condition.__enter__() of <threading.Condition "
+                                     "object at remote %s>" % t.report["locks"]["cond"])]
+        return [cycle], [], [], EXIT_DEADLOCK
+    if s == "queue":
+        other = [expect_edge(t, "getter", "queue_getter", lock_any=True,
+                             through="queue.Queue.get() of <queue.Queue object at remote %s>"
+                                     % t.report["locks"]["q"])]
+        return [], [], other, 0
+    if s == "join":
+        cycle = [expect_edge(t, "joined", "join_target", t.lock("m"), "main", "inferred",
+                             "main_joins_while_holding"),
+                 expect_edge(t, "main", "main_joins_while_holding", None, "joined", "exact",
+                             through="threading.Thread.join()", lock_any=True)]
+        return [cycle], [], [], EXIT_DEADLOCK
+    if s == "no_deadlock":
+        other = [expect_edge(t, "waiter", "lock_waiter", t.lock("held"), "holder", "inferred",
+                             "lock_holder_sleeping"),
+                 expect_edge(t, "event_waiter", "event_waiter", lock_any=True,
+                             through="threading.Event.wait() of <threading.Event object at "
+                                     "remote %s>" % t.report["locks"]["never"])]
+        return [], [], other, 0
+    raise AssertionError(s)
+
+
+# ----------------------------------------------------------------------------
+# Cases
+
+SCENARIOS = ("lock_pair", "rlock_pair", "ring", "condition", "queue", "join", "no_deadlock")
+
+
+def run_scenario(ctx, case, interp, scenario, env):
+    with ScenarioTarget(interp, scenario, ctx.workdir) as t:
+        r = harness.run_pyattach(ctx.pyattach, t.proc.pid, ["deadlock"], env=env)
+        want_cycles, want_behind, want_other, want_status = expectations(t)
+        case.check("exit status %d" % want_status, r.rc == want_status,
+                   "got %s\n%s\n%s" % (r.rc, r.stdout, r.stderr))
+        got = parse_report(r.stdout)
+        case.check("every report line understood", not got["unparsed"],
+                   "\n".join(got["unparsed"]) + "\n--- output:\n" + r.stdout)
+        case.check("%d cycle(s)" % len(want_cycles), len(got["cycles"]) == len(want_cycles),
+                   r.stdout)
+        for i, (g, w) in enumerate(zip(got["cycles"], want_cycles)):
+            check_edges(case, "cycle %d" % (i + 1), g, w, ordered_cycle=True)
+        if want_behind or got["behind"]:
+            check_edges(case, "behind the cycle", got["behind"], want_behind)
+        if not want_cycles:
+            case.check("says No deadlock found.", got["no_deadlock"], r.stdout)
+        # The other waits: the expected ones at least (helper threads may wait too).
+        others = {e["lwp"]: e for e in got["other"]}
+        for w in want_other:
+            g = others.get(w["lwp"])
+            if case.check("%s listed as waiting" % w["name"], g is not None, r.stdout):
+                problems = edge_problems(g, w)
+                case.check("%s waits and is held as expected" % w["name"], not problems,
+                           "\n".join(problems) + "\n--- output:\n" + r.stdout)
+        problems = untouched(t)
+        case.check("target running and untraced", not problems, "\n".join(problems))
+        case.say("  pyattach deadlock took %.2fs" % r.seconds)
+
+
+def make_cases(ctx):
+    interps = [(i, None) for i in ctx.interpreters]
+    if os.path.exists(DEBIAN_STRIPPED) and not os.environ.get("PYATTACH_TEST_PYTHONS"):
+        probed = harness._probe(DEBIAN_STRIPPED)
+        if probed:
+            exe, version = probed
+            interps.append((harness.Interpreter(exe, version, "debian-%d.%d.%d-nodebug" % version,
+                                                None), {"PYATTACH_DEBUG_DIRS": "/nonexistent"}))
+    cases = []
+    for interp, env in interps:
+        for scenario in SCENARIOS:
+            def fn(case, interp=interp, scenario=scenario, env=env):
+                run_scenario(ctx, case, interp, scenario, env)
+            cases.append(harness.Case("deadlock/%s/%s" % (interp.label, scenario), interp, fn,
+                                      keywords=(scenario,)))
+    return cases
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main(__doc__.splitlines()[0], make_cases))
