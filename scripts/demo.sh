@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, starts the bundled deadlocked demo in the background, shows every
-# thread with `pyattach -p PID --all-threads bt`, then stops the demo.
+# Sets up, starts the bundled deadlocked demo in the background, diagnoses it
+# with `pyattach -p PID deadlock` (which threads wait for which locks, who holds
+# them, the cycle), then stops the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,5 +16,12 @@ ready=$(mktemp -u)
 demo=$!
 trap 'kill $demo 2>/dev/null; wait $demo 2>/dev/null; rm -f "$ready"' EXIT
 for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.1; done
-echo "# $python examples/deadlock.py is PID $demo; pyattach -p $demo --all-threads bt"
-"${PYATTACH_BUILD_DIR:-build}/pyattach" -p "$demo" --all-threads bt
+echo "# $python examples/deadlock.py is PID $demo; pyattach -p $demo deadlock"
+status=0
+"${PYATTACH_BUILD_DIR:-build}/pyattach" -p "$demo" deadlock || status=$?
+# 11: a deadlock was found, which is what the demo is for.
+if [ "$status" -ne 11 ]; then
+  echo "demo: expected pyattach to find the deadlock (exit 11), got exit $status" >&2
+  exit 1
+fi
+echo "# the stacks behind it: pyattach -p PID --all-threads py-bt"
