@@ -64,8 +64,8 @@ class Session {
   bool dry_run = false;
   bool quit_requested = false;
   bool interactive = false;  // at the prompt: Ctrl-C cancels, not exits
-  int value_history = 0;
-  bool deadlock_found = false;  // set by `deadlock`; one-shot exits kExitDeadlock  // gdb's $N counter for `p`
+  int value_history = 0;  // gdb's $N counter for `p`
+  bool deadlock_found = false;  // set by `deadlock`; one-shot exits kExitDeadlock
   // Set by the prompt's SIGINT handler; long commands poll it and stop early.
   static std::atomic<bool> interrupted;
 
