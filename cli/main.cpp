@@ -15,6 +15,7 @@
 #include <sstream>
 #include "core/log.h"
 #include "exit_codes.h"
+#include "symbols/debug_files.h"
 #include "target.h"
 
 namespace po = boost::program_options;
@@ -91,6 +92,12 @@ int main(int argc, char** argv) {
                 "the time went")
       ("no-offsets-cache", "neither read nor write the offsets cache (also: PYATTACH_NO_CACHE=1; "
                            "the cache is $XDG_CACHE_HOME/pyattach, else ~/.cache/pyattach)")
+      ("debug-dir", po::value<std::vector<std::string>>()->composing(),
+       "look for separate debug files (<DIR>/.build-id/xx/yyyy.debug, .gnu_debuglink) "
+       "under DIR instead of /usr/lib/debug (repeatable; searched in the target's mount "
+       "namespace, then on the host); --debug-dir '' is --no-debug-files")
+      ("no-debug-files", "ignore separate debug files: no DWARF or symbols from them "
+       "(offsets then come from _Py_DebugOffsets or the built-in table)")
       ("verbose,v", po::value<int>(&verbosity)->implicit_value(1)->zero_tokens()
                         ->default_value(0),
        "log what pyattach does to stderr (-v info, -vv debug)");
@@ -135,6 +142,13 @@ int main(int argc, char** argv) {
     return cli::kExitUsage;
   }
   log::configure(verbosity);
+  if (vm.count("debug-dir")) {
+    std::vector<std::string> dirs;
+    for (const auto& dir : vm["debug-dir"].as<std::vector<std::string>>())
+      if (!dir.empty()) dirs.push_back(dir);
+    symbols::set_debug_directories(std::move(dirs));  // none given: debug files off
+  }
+  if (vm.count("no-debug-files")) symbols::set_debug_files_enabled(false);
   pid_t pid = vm["pid"].as<pid_t>();
   if (pid <= 0) {
     std::cerr << "pyattach: invalid process id " << pid << "\n";

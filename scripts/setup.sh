@@ -22,6 +22,19 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Debian's stock python3.11 is stripped; python3.11-dbg brings its separate
+# debug files, Debian's gdb extension and the --with-pydebug python3.11d, which
+# tests/live/test_debian.py needs. Only where the distribution has it.
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+if installed python3.11 && ! installed python3.11-dbg; then
+  echo "setup: installing python3.11-dbg" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  apt-cache show python3.11-dbg >/dev/null 2>&1 || "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3.11-dbg >/dev/null ||
+    echo "setup: WARNING: python3.11-dbg could not be installed; test_debian.py will fail" >&2
+fi
+
 build_dir=${PYATTACH_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${PYATTACH_BUILD_TYPE:-RelWithDebInfo} \
   ${PYATTACH_CMAKE_ARGS:-} >/dev/null

@@ -12,6 +12,7 @@ namespace {
 
 std::mutex g_mutex;
 std::optional<std::vector<std::string>> g_dirs;
+bool g_enabled = true;
 
 std::vector<std::string> split_colons(const std::string& text) {
   std::vector<std::string> out;
@@ -44,9 +45,23 @@ void set_debug_directories(std::vector<std::string> dirs) {
   g_dirs = std::move(dirs);
 }
 
+void set_debug_files_enabled(bool enabled) {
+  std::lock_guard lock(g_mutex);
+  g_enabled = enabled;
+}
+
+bool debug_files_enabled() {
+  {
+    std::lock_guard lock(g_mutex);
+    if (!g_enabled) return false;
+  }
+  return !debug_directories().empty();
+}
+
 std::optional<std::string> find_debug_file(
     const ElfFile& elf, const std::string& target_path,
     const std::function<std::string(const std::string&)>& open_path) {
+  if (!debug_files_enabled()) return std::nullopt;
   std::vector<std::string> candidates;
   const std::string& build_id = elf.build_id();
   const auto dirs = debug_directories();
