@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <tuple>
+#include <unordered_map>
 #include <filesystem>
 #include <regex>
 
@@ -80,6 +81,33 @@ std::optional<cpython::PythonVersion> version_from_rodata(const symbols::ElfFile
         }
   }
   return suffix_match;
+}
+
+// Each module's .eh_frame_hdr at its runtime address, so that libunwind reads
+// unwind tables from target memory instead of opening files by host path.
+std::vector<attach::UnwindTableLocation> unwind_tables(const symbols::ModuleSymbolizer& symbols) {
+  std::vector<attach::UnwindTableLocation> out;
+  for (const auto& module : symbols.modules()) {
+    if (!module.elf || !module.elf->eh_frame_hdr()) continue;
+    const auto& segments = module.elf->load_segments();
+    if (segments.empty()) continue;
+    std::uint64_t low = ~0ull, high = 0;
+    for (const auto& seg : segments) {
+      low = std::min(low, seg.vaddr);
+      high = std::max(high, seg.vaddr + seg.memsz);
+    }
+    out.push_back({low + module.bias, high + module.bias,
+                   *module.elf->eh_frame_hdr() + module.bias});
+  }
+  return out;
+}
+
+// The thread id the target itself sees (its innermost PID namespace's), which
+// 3.11+ stores in native_thread_id; `tid` when NSpid cannot be read.
+pid_t tid_in_target_namespace(pid_t pid, pid_t tid) {
+  auto status = attach::read_thread_status(pid, tid);
+  if (!status || status->ns_pids.empty()) return tid;
+  return status->ns_pids.back();
 }
 
 }  // namespace
@@ -204,9 +232,11 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
   if (!status) return std::unexpected(status.error());
   std::unique_ptr<PreparedTarget> target(new PreparedTarget(pid));
   const auto symbols_start = std::chrono::steady_clock::now();
+  target->in_child_pid_namespace_ = status->ns_pids.size() > 1;
   target->maps_ = PYATTACH_TRY(attach::read_maps(pid));
   target->symbols_ = symbols::ModuleSymbolizer::build(
       target->maps_, [pid](const std::string& path) { return attach::target_path(pid, path); });
+  target->unwind_tables_ = unwind_tables(target->symbols_);
 
   // The interpreter is the module that defines _PyRuntime (3.7+): a shared
   // libpython, or the executable when libpython is linked in statically.
@@ -304,11 +334,15 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
     StoppedCapture::Thread out;
     out.tid = thread.tid;
     out.regs = thread.regs;
-    // 3.11+ records the LWP; before, thread_id is the pthread_t, which on
-    // x86-64 glibc is the thread pointer, i.e. fs_base.
+    // 3.11+ records the LWP as the target sees it (inside its PID
+    // namespace); before, thread_id is the pthread_t, which on x86-64 glibc
+    // is the thread pointer, i.e. fs_base.
+    const pid_t native_tid = by_native_id && in_child_pid_namespace_
+                                 ? tid_in_target_namespace(pid_, thread.tid)
+                                 : thread.tid;
     for (const auto& state : *states) {
       bool match = by_native_id
-                       ? state.native_thread_id == static_cast<std::uint64_t>(thread.tid)
+                       ? state.native_thread_id == static_cast<std::uint64_t>(native_tid)
                        : state.thread_id == thread.regs.fs_base;
       if (match) {
         out.tstate = state.tstate;
@@ -403,7 +437,15 @@ Result<PreparedTarget::NonblockingResult> PreparedTarget::read_nonblocking(
 
   std::optional<std::uint64_t> tid_offset;
   if (!by_native_id) tid_offset = pthread_tid_offset(memory_, first.states, tids);
+  // native_thread_id is the id inside the target's PID namespace.
+  std::unordered_map<pid_t, pid_t> host_tid;
+  if (by_native_id && in_child_pid_namespace_)
+    for (pid_t tid : tids) host_tid[tid_in_target_namespace(pid_, tid)] = tid;
   auto tid_of = [&](const cpython::ThreadStateInfo& s) -> pid_t {
+    if (by_native_id && in_child_pid_namespace_) {
+      auto it = host_tid.find(static_cast<pid_t>(s.native_thread_id));
+      return it == host_tid.end() ? 0 : it->second;
+    }
     if (by_native_id) return static_cast<pid_t>(s.native_thread_id);
     if (!tid_offset) return 0;
     auto v = memory_.read_value<std::int32_t>(RemoteAddr(s.thread_id + *tid_offset));
@@ -457,7 +499,7 @@ Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture c
   snapshot.version = interpreter_.version;
   snapshot.interpreter_path = interpreter_.module_path;
 
-  attach::Unwinder unwinder(pid_);
+  attach::Unwinder unwinder(pid_, unwind_tables_);
   cpython::FrameContext context{cache_, offsets_, symbols_, interpreter_.cfunction_type,
                                 interpreter_.cmethod_type};
   for (auto& thread : capture.threads) {

@@ -16,6 +16,7 @@
 #include "attach/live_memory.h"
 #include "core/caching_memory.h"
 #include "attach/stopped_process.h"
+#include "attach/unwinder.h"
 #include "core/proc_maps.h"
 #include "core/result.h"
 #include "cpython/offsets.h"
@@ -120,6 +121,10 @@ class PreparedTarget {
   std::unique_ptr<symbols::DwarfLayouts> layouts_;
   cpython::Offsets offsets_;
   std::string offsets_source_;
+  std::vector<attach::UnwindTableLocation> unwind_tables_;
+  // The target lives in a PID namespace below ours (NSpid has several
+  // entries): 3.11+ records thread ids as the target sees them.
+  bool in_child_pid_namespace_ = false;
 };
 
 }  // namespace pyattach::cli

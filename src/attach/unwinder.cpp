@@ -3,12 +3,23 @@
 #include <libunwind-ptrace.h>
 #include <libunwind.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <array>
 #include <memory>
+#include <optional>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 
 #include "core/log.h"
+
+// libunwind's binary search of a .eh_frame_hdr table, exported (libunwind-ptrace
+// calls it) but not declared in its public headers.
+extern "C" int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
+                                                  unw_dyn_info_t* di, unw_proc_info_t* pi,
+                                                  int need_unwind_info, void* arg);
 
 namespace pyattach::attach {
 namespace {
@@ -18,12 +29,108 @@ const std::shared_ptr<spdlog::logger>& logger() {
   return l;
 }
 
+// One module's unwind table; `info` is read from the target on first use.
+struct ModuleTable {
+  UnwindTableLocation where;
+  bool looked = false;
+  std::optional<unw_dyn_info_t> info;  // nullopt: no usable .eh_frame_hdr
+};
+
+struct UnwindTables {
+  std::vector<ModuleTable> modules;  // sorted by start
+  // The target sees the same root directory as we do, so the paths in its
+  // /proc/PID/maps name the files it mapped and libunwind may open them.
+  bool host_paths_are_targets = false;
+};
+
 // What libunwind hands back to our accessors as `arg` for one unwind.
 struct Context {
   void* upt = nullptr;  // _UPT_create(tid) handle, for the _UPT_* callbacks
   const user_regs_struct* regs = nullptr;
   const RemoteMemory* memory = nullptr;
+  UnwindTables* tables = nullptr;
 };
+
+// Bytes of a fixed-size DWARF pointer encoding (DW_EH_PE_*: low nibble is
+// the format, 0xff "omit"); nullopt for the variable-size LEB128 forms.
+std::optional<std::uint64_t> encoded_size(std::uint8_t encoding) {
+  if (encoding == 0xff) return 0;
+  switch (encoding & 0x0f) {
+    case 0x00: return 8;               // absptr
+    case 0x02: case 0x0a: return 2;    // udata2, sdata2
+    case 0x03: case 0x0b: return 4;    // udata4, sdata4
+    case 0x04: case 0x0c: return 8;    // udata8, sdata8
+    default: return std::nullopt;
+  }
+}
+
+// .eh_frame_hdr (LSB Core Specification, "Exception Frames"): version 1,
+// eh_frame_ptr_enc, fde_count_enc, table_enc, then eh_frame_ptr, fde_count and
+// fde_count (initial location, FDE address) pairs relative to the header,
+// each a signed 32-bit value (table_enc DW_EH_PE_datarel|DW_EH_PE_sdata4; the
+// only table libunwind searches). Everything is target memory: bounded by the
+// module's span.
+std::optional<unw_dyn_info_t> read_eh_frame_hdr(const RemoteMemory& memory,
+                                                const UnwindTableLocation& where) {
+  constexpr std::uint8_t kDatarelSdata4 = 0x3b;
+  const std::uint64_t hdr = where.eh_frame_hdr;
+  if (hdr < where.start || hdr >= where.end || where.end - hdr < 4) return std::nullopt;
+  auto head = memory.read_value<std::array<std::uint8_t, 4>>(RemoteAddr(hdr));
+  if (!head || (*head)[0] != 1 || (*head)[3] != kDatarelSdata4) return std::nullopt;
+  const std::uint8_t count_enc = (*head)[2];
+  auto ptr_size = encoded_size((*head)[1]);
+  auto count_size = encoded_size(count_enc);
+  // fde_count must be a plain number: no pc-/data-relative application.
+  if (!ptr_size || !count_size || *count_size == 0 || (count_enc & 0x70) != 0)
+    return std::nullopt;
+  const std::uint64_t count_at = hdr + 4 + *ptr_size;
+  auto raw = memory.read_u64(RemoteAddr(count_at));
+  if (!raw) return std::nullopt;
+  std::uint64_t count = *raw;
+  if (*count_size == 2) count &= 0xffff;
+  if (*count_size == 4) count &= 0xffffffff;
+  if ((count_enc & 0x08) != 0 && *count_size == 4 && (count & 0x80000000u)) return std::nullopt;
+  const std::uint64_t table = count_at + *count_size;
+  if (table > where.end || count > (where.end - table) / 8) return std::nullopt;
+  unw_dyn_info_t di{};
+  di.start_ip = where.start;
+  di.end_ip = where.end;
+  di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+  di.u.rti.name_ptr = 0;
+  di.u.rti.segbase = hdr;  // "datarel" is relative to the header
+  // In words: libunwind multiplies by sizeof(unw_word_t); one entry is 8 bytes.
+  di.u.rti.table_len = count * 8 / sizeof(unw_word_t);
+  di.u.rti.table_data = table;
+  return di;
+}
+
+// The table of the module covering ip; nullptr when none does or its header
+// is unusable.
+const unw_dyn_info_t* table_for(UnwindTables& tables, const RemoteMemory& memory,
+                                unw_word_t ip) {
+  auto& modules = tables.modules;
+  auto it = std::upper_bound(modules.begin(), modules.end(), ip,
+                             [](unw_word_t v, const ModuleTable& m) { return v < m.where.start; });
+  if (it == modules.begin()) return nullptr;
+  ModuleTable& m = *std::prev(it);
+  if (ip >= m.where.end) return nullptr;
+  if (!m.looked) {
+    m.looked = true;
+    m.info = read_eh_frame_hdr(memory, m.where);
+    if (!m.info)
+      log::get("unwind")->debug("no usable .eh_frame_hdr at {:#x} for [{:#x}, {:#x})",
+                                m.where.eh_frame_hdr, m.where.start, m.where.end);
+  }
+  return m.info ? &*m.info : nullptr;
+}
+
+// /proc/PID/root is our own root directory (same device and inode).
+bool same_root_as_ours(pid_t pid) {
+  struct stat theirs {}, ours {};
+  const std::string root = "/proc/" + std::to_string(pid) + "/root";
+  return ::stat(root.c_str(), &theirs) == 0 && ::stat("/", &ours) == 0 &&
+         theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
 
 // _UPT_find_proc_info calls back into our access_mem with *its* arg, the UPT
 // handle, not our Context (libunwind src/ptrace/_UPT_find_proc_info.c passes it
@@ -68,6 +175,16 @@ int acc_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi,
                        int need_unwind_info, void* arg) {
   Context* ctx = resolve(arg);
   if (!ctx) return -UNW_EINVAL;
+  if (ctx->tables) {
+    if (const unw_dyn_info_t* di = table_for(*ctx->tables, *ctx->memory, ip)) {
+      unw_dyn_info_t copy = *di;  // the search takes a non-const pointer
+      int r = _Ux86_64_dwarf_search_unwind_table(as, ip, &copy, pi, need_unwind_info, ctx);
+      if (r != -UNW_ENOINFO) return r;
+    }
+    // libunwind would open the host file at the target's path: in a
+    // container that is another file, or none.
+    if (!ctx->tables->host_paths_are_targets) return -UNW_ENOINFO;
+  }
   return _UPT_find_proc_info(as, ip, pi, need_unwind_info, ctx->upt);
 }
 
@@ -113,6 +230,9 @@ int acc_get_proc_name(unw_addr_space_t as, unw_word_t addr, char* buf, size_t le
                       unw_word_t* offp, void* arg) {
   Context* ctx = resolve(arg);
   if (!ctx) return -UNW_EINVAL;
+  // Names come from symbols::ModuleSymbolizer; _UPT_get_proc_name would open
+  // the file by its host path.
+  if (ctx->tables && !ctx->tables->host_paths_are_targets) return -UNW_ENOINFO;
   return _UPT_get_proc_name(as, addr, buf, len, offp, ctx->upt);
 }
 
@@ -161,12 +281,25 @@ constexpr std::array<unw_regnum_t, static_cast<int>(CalleeSaved::count)> kCallee
 struct Unwinder::Impl {
   pid_t pid = 0;
   AddrSpace addr_space;
+  std::optional<UnwindTables> tables;  // none given: libunwind's own lookup
   // One UPT handle per thread; each caches the ELF image it last looked at.
   std::unordered_map<pid_t, UptHandle> upts;
 };
 
-Unwinder::Unwinder(pid_t pid) : impl_(std::make_unique<Impl>()) {
+Unwinder::Unwinder(pid_t pid, std::vector<UnwindTableLocation> tables)
+    : impl_(std::make_unique<Impl>()) {
   impl_->pid = pid;
+  if (!tables.empty()) {
+    UnwindTables t;
+    for (const auto& where : tables)
+      if (where.start < where.end) t.modules.push_back({where, false, std::nullopt});
+    std::sort(t.modules.begin(), t.modules.end(),
+              [](const auto& a, const auto& b) { return a.where.start < b.where.start; });
+    t.host_paths_are_targets = same_root_as_ours(pid);
+    logger()->debug("{} unwind tables; host paths {} the target's", t.modules.size(),
+                    t.host_paths_are_targets ? "are" : "are not");
+    impl_->tables = std::move(t);
+  }
   impl_->addr_space.reset(unw_create_addr_space(&g_accessors, 0));
   if (impl_->addr_space) {
     // Caches proc-info per address space across unwinds of all threads.
@@ -181,6 +314,11 @@ Unwinder::~Unwinder() = default;
 void Unwinder::flush_cache() {
   if (impl_->addr_space) unw_flush_cache(impl_->addr_space.get(), 0, 0);
   impl_->upts.clear();
+  if (impl_->tables)
+    for (auto& m : impl_->tables->modules) {
+      m.looked = false;
+      m.info.reset();
+    }
 }
 
 Result<std::vector<NativeFrame>> Unwinder::unwind(pid_t tid, const user_regs_struct& regs,
@@ -200,7 +338,7 @@ Result<std::vector<NativeFrame>> Unwinder::unwind(pid_t tid, const user_regs_str
                   "_UPT_create failed for thread " + std::to_string(tid));
     }
   }
-  Context ctx{upt.get(), &regs, &memory};
+  Context ctx{upt.get(), &regs, &memory, impl_->tables ? &*impl_->tables : nullptr};
   ActiveContext active(&ctx);
 
   unw_cursor_t cursor;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -17,9 +18,22 @@ struct UnwindOptions {
   std::size_t max_frames = 1024;
 };
 
+// Where one mapped module keeps its unwind table in the target: the runtime
+// span [start, end) of its PT_LOAD segments and the runtime address of its
+// .eh_frame_hdr (PT_GNU_EH_FRAME). From the module's ELF file, opened the way
+// the target sees it (/proc/PID/root), so containers need no host path.
+struct UnwindTableLocation {
+  std::uint64_t start = 0, end = 0;
+  std::uint64_t eh_frame_hdr = 0;
+};
+
 // Unwinds one thread from its saved registers. Registers of frame #0 come from
-// `regs` (no PTRACE_PEEKUSER), memory through `memory`, unwind tables through
-// libunwind's _UPT_find_proc_info (.eh_frame/.debug_frame of the mapped files).
+// `regs` (no PTRACE_PEEKUSER), memory through `memory`. Unwind tables: the
+// .eh_frame_hdr search table of the module in `tables` that covers the IP,
+// read (with .eh_frame) from target memory; for an IP outside them, libunwind's
+// _UPT_find_proc_info, which opens the file by the path in /proc/PID/maps on
+// the host, so only when the target shares pyattach's root directory (not in
+// a container).
 // Stops at max_frames, at a zero IP, or when the stack pointer stops growing
 // (a loop in corrupt stacks). Frame #0 is the innermost. cfa of the outermost
 // frame is 0 when unknown.
@@ -31,10 +45,8 @@ struct UnwindOptions {
 // is the next (caller) frame's sp; callee_saved holds what unw_get_reg
 // recovers (nullopt where it cannot). sp strictly increases from frame to
 // frame, except across a signal frame (a handler on a sigaltstack).
-// Unwind tables come from the mapped files on disk (libunwind maps them by
-// the paths in /proc/PID/maps); table lookups and stack reads go through
-// `memory`, so a snapshot must contain .eh_frame_hdr/.eh_frame as well as the
-// stacks.
+// Table lookups and stack reads go through `memory`, so a snapshot must
+// contain .eh_frame_hdr/.eh_frame as well as the stacks.
 //
 // Caching: unwind info is cached per Unwinder (UNW_CACHE_GLOBAL).
 // Call flush_cache() after the target has run (modules may have been loaded
@@ -42,7 +54,7 @@ struct UnwindOptions {
 // time per Unwinder.
 class Unwinder {
  public:
-  explicit Unwinder(pid_t pid);
+  explicit Unwinder(pid_t pid, std::vector<UnwindTableLocation> tables = {});
   ~Unwinder();
   Unwinder(const Unwinder&) = delete;
   Unwinder& operator=(const Unwinder&) = delete;

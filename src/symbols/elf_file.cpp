@@ -76,6 +76,7 @@ struct ElfFile::Impl {
   std::uint64_t file_size = 0;
   bool dyn = false, rel = false;
   std::string build_id, debuglink;
+  std::optional<std::uint64_t> eh_frame_hdr;
   std::vector<ElfLoadSegment> segments;
   std::vector<ElfSection> sections;
   std::vector<SectionExtra> section_extras;  // parallel to sections
@@ -165,6 +166,7 @@ Result<void> ElfFile::Impl::parse(bool want_symbols) {
     const auto phtab = PYATTACH_TRY(read_at(eh.e_phoff, phnum * sizeof(Elf64_Phdr)));
     for (std::uint64_t i = 0; i < phnum; ++i) {
       const auto ph = load<Elf64_Phdr>(phtab, i * sizeof(Elf64_Phdr));
+      if (ph.p_type == PT_GNU_EH_FRAME) eh_frame_hdr = ph.p_vaddr;
       if (ph.p_type != PT_LOAD) continue;
       segments.push_back({ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz,
                           (ph.p_flags & PF_X) != 0});
@@ -387,6 +389,8 @@ bool ElfFile::has_dwarf() const {
   const auto* s = impl_->find_section(".debug_info");
   return s != nullptr && s->type != SHT_NOBITS && s->size != 0;
 }
+
+std::optional<std::uint64_t> ElfFile::eh_frame_hdr() const { return impl_->eh_frame_hdr; }
 
 const std::vector<ElfLoadSegment>& ElfFile::load_segments() const {
   return impl_->segments;

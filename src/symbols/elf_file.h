@@ -65,6 +65,9 @@ class ElfFile {
   bool has_dwarf() const;  // a .debug_info section is present
 
   const std::vector<ElfLoadSegment>& load_segments() const;
+  // Link-time address of .eh_frame_hdr (PT_GNU_EH_FRAME), the binary-search
+  // table of the unwind info; nullopt without that program header.
+  std::optional<std::uint64_t> eh_frame_hdr() const;
   // The first section with this name.
   std::optional<ElfSection> section(std::string_view name) const;
   // Every section header, in file order (index 0 is the null section).
