@@ -36,11 +36,17 @@ struct ModuleTable {
   std::optional<unw_dyn_info_t> info;  // nullopt: no usable .eh_frame_hdr
 };
 
+// libunwind 1.6 (checked on Debian's 1.6.2) opens a mapped file as
+// /proc/PID/root + its path; older releases open the path on the host.
+constexpr bool kUptOpensThroughProcRoot =
+    UNW_VERSION_MAJOR > 1 || (UNW_VERSION_MAJOR == 1 && UNW_VERSION_MINOR >= 6);
+
 struct UnwindTables {
   std::vector<ModuleTable> modules;  // sorted by start
-  // The target sees the same root directory as we do, so the paths in its
-  // /proc/PID/maps name the files it mapped and libunwind may open them.
-  bool host_paths_are_targets = false;
+  // libunwind's _UPT_* lookups open the file the target mapped (not another
+  // one at the same path on the host): its own /proc/PID/root handling, or
+  // the target sees our root directory.
+  bool upt_opens_targets_files = false;
 };
 
 // What libunwind hands back to our accessors as `arg` for one unwind.
@@ -181,9 +187,9 @@ int acc_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi,
       int r = _Ux86_64_dwarf_search_unwind_table(as, ip, &copy, pi, need_unwind_info, ctx);
       if (r != -UNW_ENOINFO) return r;
     }
-    // libunwind would open the host file at the target's path: in a
-    // container that is another file, or none.
-    if (!ctx->tables->host_paths_are_targets) return -UNW_ENOINFO;
+    // An old libunwind would open the host's file at the target's path: in
+    // a container that is another file, or none.
+    if (!ctx->tables->upt_opens_targets_files) return -UNW_ENOINFO;
   }
   return _UPT_find_proc_info(as, ip, pi, need_unwind_info, ctx->upt);
 }
@@ -230,9 +236,9 @@ int acc_get_proc_name(unw_addr_space_t as, unw_word_t addr, char* buf, size_t le
                       unw_word_t* offp, void* arg) {
   Context* ctx = resolve(arg);
   if (!ctx) return -UNW_EINVAL;
-  // Names come from symbols::ModuleSymbolizer; _UPT_get_proc_name would open
-  // the file by its host path.
-  if (ctx->tables && !ctx->tables->host_paths_are_targets) return -UNW_ENOINFO;
+  // Names come from symbols::ModuleSymbolizer; an old _UPT_get_proc_name
+  // would open the file by its host path.
+  if (ctx->tables && !ctx->tables->upt_opens_targets_files) return -UNW_ENOINFO;
   return _UPT_get_proc_name(as, addr, buf, len, offp, ctx->upt);
 }
 
@@ -295,9 +301,10 @@ Unwinder::Unwinder(pid_t pid, std::vector<UnwindTableLocation> tables)
       if (where.start < where.end) t.modules.push_back({where, false, std::nullopt});
     std::sort(t.modules.begin(), t.modules.end(),
               [](const auto& a, const auto& b) { return a.where.start < b.where.start; });
-    t.host_paths_are_targets = same_root_as_ours(pid);
-    logger()->debug("{} unwind tables; host paths {} the target's", t.modules.size(),
-                    t.host_paths_are_targets ? "are" : "are not");
+    t.upt_opens_targets_files = kUptOpensThroughProcRoot || same_root_as_ours(pid);
+    logger()->debug("{} unwind tables from target memory; libunwind's own lookup {}",
+                    t.modules.size(),
+                    t.upt_opens_targets_files ? "as fallback" : "off (it would open host paths)");
     impl_->tables = std::move(t);
   }
   impl_->addr_space.reset(unw_create_addr_space(&g_accessors, 0));

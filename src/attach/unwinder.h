@@ -30,10 +30,12 @@ struct UnwindTableLocation {
 // Unwinds one thread from its saved registers. Registers of frame #0 come from
 // `regs` (no PTRACE_PEEKUSER), memory through `memory`. Unwind tables: the
 // .eh_frame_hdr search table of the module in `tables` that covers the IP,
-// read (with .eh_frame) from target memory; for an IP outside them, libunwind's
-// _UPT_find_proc_info, which opens the file by the path in /proc/PID/maps on
-// the host, so only when the target shares pyattach's root directory (not in
-// a container).
+// read (with .eh_frame) from target memory: no file is opened while the
+// target is stopped. For an IP outside them, libunwind's _UPT_find_proc_info
+// (which maps the file named in /proc/PID/maps: through /proc/PID/root from
+// libunwind 1.6, by its host path before, so then only when the target
+// shares pyattach's root directory). Without `tables`, _UPT_find_proc_info
+// alone.
 // Stops at max_frames, at a zero IP, or when the stack pointer stops growing
 // (a loop in corrupt stacks). Frame #0 is the innermost. cfa of the outermost
 // frame is 0 when unknown.
