@@ -69,6 +69,26 @@ Result<ProcStatus> parse_status(std::string_view text) {
     } else if (key == "TracerPid") {
       if (!parse_pid(trim(value), st.tracer_pid))
         return corrupt("bad TracerPid: value '" + std::string(trim(value)) + "'");
+    } else if (key == "Uid") {
+      st.uids.clear();
+      std::string_view rest = trim(value);
+      while (!rest.empty() && st.uids.size() < 4) {
+        auto sep = rest.find_first_of(" \t");
+        std::string_view field = rest.substr(0, sep);
+        uid_t u = 0;
+        auto [p, ec] = std::from_chars(field.data(), field.data() + field.size(), u, 10);
+        if (ec != std::errc() || p != field.data() + field.size())
+          return corrupt("bad Uid: value '" + std::string(trim(value)) + "'");
+        st.uids.push_back(u);
+        rest = trim(sep == std::string_view::npos ? std::string_view{} : rest.substr(sep));
+      }
+    } else if (key == "CapEff") {
+      std::string_view hex = trim(value);
+      std::uint64_t caps = 0;
+      auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), caps, 16);
+      if (hex.empty() || ec != std::errc() || p != hex.data() + hex.size())
+        return corrupt("bad CapEff: value '" + std::string(hex) + "'");
+      st.cap_effective = caps;
     } else if (key == "NSpid") {
       st.ns_pids.clear();
       std::string_view rest = trim(value);

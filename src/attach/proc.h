@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@ struct ProcStatus {
   pid_t tgid = 0;          // Tgid: the process a thread belongs to; 0 if absent
   pid_t tracer_pid = 0;    // TracerPid:
   std::vector<pid_t> ns_pids;  // NSpid: outermost namespace first
+  std::vector<uid_t> uids;     // Uid: real, effective, saved, filesystem
+  std::optional<std::uint64_t> cap_effective;  // CapEff: (hex bit mask)
 };
 
 // Fails with kNoSuchProcess when /proc/PID does not exist, kPermissionDenied
@@ -29,7 +32,7 @@ Result<ProcStatus> read_status(pid_t pid);
 Result<ProcStatus> read_thread_status(pid_t pid, pid_t tid);
 // Parses the text of a /proc/PID/status file (pure; for tests). Unknown lines
 // are ignored. Fails with kCorruptData when Name: or State: is missing, or
-// when Tgid:/TracerPid:/NSpid: are not numbers.
+// when Tgid:/TracerPid:/NSpid:/Uid:/CapEff: are not numbers.
 Result<ProcStatus> parse_status(std::string_view text);
 // /proc/PID/task/TID/comm without the newline; empty if unreadable.
 std::string read_thread_name(pid_t pid, pid_t tid);

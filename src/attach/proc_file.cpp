@@ -6,12 +6,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "attach/permissions.h"
+
 namespace pyattach::attach {
 
 std::unexpected<Error> proc_errno_error(int err, const std::string& path, pid_t pid) {
   if ((err == ENOENT || err == ESRCH) && pid > 0)
     return fail(ErrorCode::kNoSuchProcess, "no process with pid " + std::to_string(pid),
                 err, "check the pid with `ps -p " + std::to_string(pid) + "`");
+  // /proc/PID/maps, mem, ... need ptrace access to PID: say why it is refused.
+  if ((err == EACCES || err == EPERM) && pid > 0) return std::unexpected(permission_denied(pid));
   if (err == EACCES || err == EPERM)
     return fail(ErrorCode::kPermissionDenied,
                 "cannot read " + path + ": " + std::strerror(err), err,

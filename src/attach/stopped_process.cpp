@@ -11,6 +11,7 @@
 #include <string>
 
 #include "attach/fatal_signals.h"
+#include "attach/permissions.h"
 #include "attach/proc.h"
 #include "attach/ptrace_wrapper.h"
 #include "core/log.h"
@@ -33,25 +34,6 @@ bool is_dead_state(char state) { return state == 'Z' || state == 'X' || state ==
 std::string comm_of(pid_t pid) {
   std::string name = read_thread_name(pid, pid);
   return name.empty() ? "?" : name;
-}
-
-std::string permission_hint() {
-  const std::string cap =
-      "or run as root with CAP_SYS_PTRACE (in Docker: `docker run --cap-add=SYS_PTRACE`)";
-  auto scope = ptrace_scope();
-  if (!scope || *scope == 0) return "run pyattach as the target's user, " + cap;
-  switch (*scope) {
-    case 1:
-      return "/proc/sys/kernel/yama/ptrace_scope is 1: run "
-             "`sysctl kernel.yama.ptrace_scope=0`, " + cap;
-    case 2:
-      return "/proc/sys/kernel/yama/ptrace_scope is 2 (admin-only attach): run as "
-             "root with CAP_SYS_PTRACE (in Docker: `docker run --cap-add=SYS_PTRACE`), "
-             "or `sysctl kernel.yama.ptrace_scope=0`";
-    default:
-      return "/proc/sys/kernel/yama/ptrace_scope is " + std::to_string(*scope) +
-             ": ptrace attach is disabled until the next reboot";
-  }
 }
 
 std::unexpected<Error> already_traced(pid_t pid, pid_t tracer) {
@@ -234,10 +216,7 @@ struct StoppedProcess::State {
         if (!st) return false;  // vanished meanwhile
         if (st->tracer_pid != 0) return already_traced(pid, st->tracer_pid);
         if (is_dead_state(st->state)) return false;
-        return fail(ErrorCode::kPermissionDenied,
-                    "cannot attach to process " + std::to_string(pid) + " (" +
-                        comm_of(pid) + "): permission denied",
-                    EPERM, permission_hint());
+        return std::unexpected(permission_denied(pid));
       }
       return std::unexpected(r.error());
     }
@@ -350,6 +329,11 @@ Result<void> StoppedProcess::check_attachable(pid_t pid) {
       return no_such_process(pid, "process " + std::to_string(pid) + " is a zombie");
     // Otherwise only the main thread has exited; the others can be stopped.
   }
+  // Its files are read through /proc/PID/root, which needs the same access as
+  // ptrace; some kernels let /proc/PID/maps be read without it.
+  const std::string root = "/proc/" + std::to_string(pid) + "/root/";
+  if (::access(root.c_str(), F_OK) != 0 && (errno == EACCES || errno == EPERM))
+    return std::unexpected(permission_denied(pid));
   return {};
 }
 

@@ -61,8 +61,9 @@ class StoppedProcess {
   // did not stop within stop_timeout_ms, e.g. stuck in state D).
   static Result<StoppedProcess> stop(pid_t pid, const StopOptions& options = {});
   // The checks stop() makes before touching the process (exists, not a
-  // zombie, not a thread id, not already traced), for callers that want the
-  // error before doing slow work. Touches nothing.
+  // zombie, not a thread id, not already traced, /proc/PID/root accessible:
+  // else kPermissionDenied explained by attach::permission_denied), for
+  // callers that want the error before doing slow work. Touches nothing.
   static Result<void> check_attachable(pid_t pid);
 
   StoppedProcess(StoppedProcess&&) noexcept;

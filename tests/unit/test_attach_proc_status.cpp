@@ -78,6 +78,10 @@ TEST_CASE("parse_status names what is malformed") {
            "malformed /proc/PID/status: bad NSpid: value '12\tx3'"},
       Case{"bad tgid", "Name:\tp\nState:\tS\nTgid:\t\n",
            "malformed /proc/PID/status: bad Tgid: value ''"},
+      Case{"bad uid", "Name:\tp\nState:\tS\nUid:\t0\t-1\t0\t0\n",
+           "malformed /proc/PID/status: bad Uid: value '0\t-1\t0\t0'"},
+      Case{"bad capeff", "Name:\tp\nState:\tS\nCapEff:\t00zz\n",
+           "malformed /proc/PID/status: bad CapEff: value '00zz'"},
   };
   for (const auto& c : cases) {
     SUBCASE(c.name) {
@@ -118,4 +122,19 @@ TEST_CASE("proc readers on our own process") {
   auto no_tasks = list_threads(0x3fffffff);
   REQUIRE_FALSE(no_tasks);
   CHECK(no_tasks.error().code == ErrorCode::kNoSuchProcess);
+}
+
+TEST_CASE("parse_status reads Uid (real, effective, saved, fs) and CapEff") {
+  auto st = parse_status(
+      "Name:\tpython3\nState:\tS (sleeping)\nUid:\t1000\t0\t1000\t0\n"
+      "CapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n");
+  REQUIRE(st);
+  CHECK(st->uids == std::vector<uid_t>{1000, 0, 1000, 0});
+  REQUIRE(st->cap_effective);
+  CHECK(*st->cap_effective == 0x000001fffeffffffull);
+  CHECK(((*st->cap_effective >> 19) & 1) == 1);  // CAP_SYS_PTRACE
+  auto bare = parse_status("Name:\tx\nState:\tS\n");
+  REQUIRE(bare);
+  CHECK(bare->uids.empty());
+  CHECK(!bare->cap_effective);
 }
