@@ -48,8 +48,9 @@ READY_TIMEOUT = 45.0
 
 
 class Interpreter:
-    def __init__(self, path, version, label, gdb_script):
+    def __init__(self, path, version, label, gdb_script, args=()):
         self.path = path              # real executable
+        self.args = tuple(args)       # interpreter options for targets, e.g. ("-X", "dev")
         self.version = version        # (3, X, micro)
         self.minor = version[1]
         self.label = label            # "3.12.1", or "3.12.1@/path" when ambiguous
@@ -92,6 +93,10 @@ def _pyenv_root():
 
 
 def _gdb_script_for(exe, minor):
+    # Debian installs its extension where gdb auto-loads it for that file.
+    debian = "/usr/share/gdb/auto-load" + exe + "-gdb.py"
+    if os.path.isfile(debian):
+        return debian
     names = ["python3.%d-gdb.py" % minor, "python3-gdb.py", "python-gdb.py"]
     dirs = [os.path.dirname(exe), os.path.join(os.path.dirname(os.path.dirname(exe)), "lib")]
     for d in dirs:
@@ -290,7 +295,8 @@ class Target:
 
     def start(self):
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([self.interp.path, "-u", self.script, self.ready_path],
+            self.proc = subprocess.Popen([self.interp.path] + list(self.interp.args) +
+                                         ["-u", self.script, self.ready_path],
                                          cwd=self.workdir, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
