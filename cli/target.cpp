@@ -159,8 +159,17 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
   // Offsets read from DWARF are kept per build ID: only the first run on an
   // interpreter pays for the DWARF walk.
   const std::string build_id = module.elf ? module.elf->build_id() : std::string();
-  const auto cache = build_id.empty() || !use_cache ? std::nullopt
-                                                     : cpython::OffsetsCache::from_environment();
+  // Only while that DWARF is there: not for a stripped interpreter whose
+  // debug file is gone or ignored (--no-debug-files, --debug-dir).
+  const bool dwarf_present =
+      module.elf &&
+      (module.elf->has_dwarf() || !module.debug_path.empty() ||
+       symbols::find_debug_file(*module.elf, module.path, [this](const std::string& p) {
+         return attach::target_path(pid_, p);
+       }));
+  const auto cache = build_id.empty() || !use_cache || !dwarf_present
+                         ? std::nullopt
+                         : cpython::OffsetsCache::from_environment();
   auto try_dwarf = [&]() -> Result<cpython::Offsets> {
     if (cache) {
       if (auto cached = cache->load(build_id, version)) {
