@@ -256,6 +256,17 @@ struct StoppedProcess::State {
       }
       if (!found_new) break;
       pid_t slow = wait_for_stops(first_new, std::chrono::steady_clock::now() + timeout);
+      // A dead thread never reports a stop: a zombie main thread waits for the
+      // others to be reaped (the process is being killed, or the main thread
+      // called pthread_exit). Count it gone and wait for the rest; bounded by
+      // the number of tracees.
+      for (std::size_t n = 0; slow != 0 && n < tracees.size(); ++n) {
+        auto st = read_thread_status(pid, slow);
+        if (st && !is_dead_state(st->state)) break;
+        for (Tracee& t : tracees)
+          if (t.tid == slow) t.gone = true;
+        slow = wait_for_stops(first_new, std::chrono::steady_clock::now() + timeout);
+      }
       if (slow != 0) {
         auto st = read_thread_status(pid, slow);
         return fail(ErrorCode::kInternal,

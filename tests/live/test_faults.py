@@ -45,6 +45,7 @@ SECONDS = float(os.environ.get("PYATTACH_FAULT_SECONDS", "60"))
 EXIT_RUNS = int(os.environ.get("PYATTACH_FAULT_EXIT_RUNS", "24"))
 CHURN_RUNS = int(os.environ.get("PYATTACH_FAULT_CHURN_RUNS", "12"))
 HOLD_MS = 1500
+SIGKILL_HOLD_MS = 40
 COMMANDS = (["--all-threads", "py-bt"], ["--all-threads", "bt"],
             ["-ex", "thread apply all py-locals"])
 FATAL = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE)
@@ -164,13 +165,19 @@ def case_sigkill(case, ctx):
             args = COMMANDS[runs % len(COMMANDS)]
             whole, traced = timings[runs % len(COMMANDS)]
             during_stop = runs % 2 == 1
-            proc = spawn([ctx.pyattach, "-p", str(target.pid)] + args)
+            # The stop lasts a few ms, often less than this loop's polling:
+            # every fourth run holds it SIGKILL_HOLD_MS longer (after the reads),
+            # so that a known share of the kills lands while the target is traced.
+            held = runs % 4 == 3
+            env = dict(os.environ, PYATTACH_TEST_HOLD_STOP_MS=str(SIGKILL_HOLD_MS)) if held \
+                else None
+            proc = spawn([ctx.pyattach, "-p", str(target.pid)] + args, env=env)
             if during_stop:
                 deadline = time.monotonic() + 10
                 while proc.poll() is None and tracer_of(target.pid) != proc.pid and \
                         time.monotonic() < deadline:
                     pass
-                delay = rng.uniform(0, traced)
+                delay = rng.uniform(0, traced + (SIGKILL_HOLD_MS / 1000 if held else 0))
             else:
                 delay = rng.uniform(0, whole * 1.1)
             time.sleep(delay)
