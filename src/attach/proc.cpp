@@ -38,6 +38,28 @@ std::unexpected<Error> corrupt(std::string what) {
   return fail(ErrorCode::kCorruptData, "malformed /proc/PID/status: " + what);
 }
 
+// Fills `out` with the whitespace-separated decimal fields of `value` (Uid:,
+// NSpid:), at most `max_fields`; false when one does not parse.
+template <typename Number, typename Parse>
+bool parse_fields(std::string_view value, std::size_t max_fields, Parse parse_one,
+                  std::vector<Number>& out) {
+  out.clear();
+  std::string_view rest = trim(value);
+  while (!rest.empty() && out.size() < max_fields) {
+    auto sep = rest.find_first_of(" \t");
+    Number n{};
+    if (!parse_one(rest.substr(0, sep), n)) return false;
+    out.push_back(n);
+    rest = trim(sep == std::string_view::npos ? std::string_view{} : rest.substr(sep));
+  }
+  return true;
+}
+
+bool parse_uid(std::string_view s, uid_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 10);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
 }  // namespace
 
 Result<ProcStatus> parse_status(std::string_view text) {
@@ -70,18 +92,8 @@ Result<ProcStatus> parse_status(std::string_view text) {
       if (!parse_pid(trim(value), st.tracer_pid))
         return corrupt("bad TracerPid: value '" + std::string(trim(value)) + "'");
     } else if (key == "Uid") {
-      st.uids.clear();
-      std::string_view rest = trim(value);
-      while (!rest.empty() && st.uids.size() < 4) {
-        auto sep = rest.find_first_of(" \t");
-        std::string_view field = rest.substr(0, sep);
-        uid_t u = 0;
-        auto [p, ec] = std::from_chars(field.data(), field.data() + field.size(), u, 10);
-        if (ec != std::errc() || p != field.data() + field.size())
-          return corrupt("bad Uid: value '" + std::string(trim(value)) + "'");
-        st.uids.push_back(u);
-        rest = trim(sep == std::string_view::npos ? std::string_view{} : rest.substr(sep));
-      }
+      if (!parse_fields(value, 4, parse_uid, st.uids))
+        return corrupt("bad Uid: value '" + std::string(trim(value)) + "'");
     } else if (key == "CapEff") {
       std::string_view hex = trim(value);
       std::uint64_t caps = 0;
@@ -90,18 +102,8 @@ Result<ProcStatus> parse_status(std::string_view text) {
         return corrupt("bad CapEff: value '" + std::string(hex) + "'");
       st.cap_effective = caps;
     } else if (key == "NSpid") {
-      st.ns_pids.clear();
-      std::string_view rest = trim(value);
-      while (!rest.empty() && st.ns_pids.size() < 64) {
-        auto sep = rest.find_first_of(" \t");
-        std::string_view field = rest.substr(0, sep);
-        pid_t p = 0;
-        if (!parse_pid(field, p))
-          return corrupt("bad NSpid: value '" + std::string(trim(value)) + "'");
-        st.ns_pids.push_back(p);
-        rest = trim(sep == std::string_view::npos ? std::string_view{}
-                                                  : rest.substr(sep));
-      }
+      if (!parse_fields(value, 64, parse_pid, st.ns_pids))
+        return corrupt("bad NSpid: value '" + std::string(trim(value)) + "'");
     }
   }
   if (!have_name) return corrupt("no Name: line");
