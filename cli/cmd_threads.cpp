@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "thread_names.h"
+#include "info_target.h"
 #include "render/escape.h"
 #include "render/value_repr.h"
 
@@ -49,18 +50,28 @@ class Info final : public Command {
  public:
   std::string_view name() const override { return "info"; }
   std::vector<std::string_view> aliases() const override { return {"i"}; }
-  std::string_view summary() const override { return "info threads: list the threads"; }
-  std::vector<std::string> argument_candidates(Session&) const override { return {"threads"}; }
+  std::string_view summary() const override {
+    return "info threads: list the threads; info target: the interpreter found";
+  }
+  std::vector<std::string> argument_candidates(Session&) const override {
+    return {"threads", "target"};
+  }
   std::string_view usage() const override {
     return "info threads\n"
            "Lists every thread: gdb's number (* marks the selected one), its pthread id,\n"
            "LWP and name (/proc/PID/task/TID/comm), the name of its threading.Thread when\n"
            "it has one, its innermost native frame and, after |, its innermost Python\n"
-           "function with file and line.";
+           "function with file and line.\n"
+           "info target\n"
+           "The process, the interpreter module, its CPython version, where _PyRuntime\n"
+           "is and how it was found, where the struct offsets came from, and the\n"
+           "separate debug file used, if any.";
   }
   bool needs_memory() const override { return true; }  // Thread names are objects
   bool run(Session& session, std::string_view args) const override {
     auto [sub, rest] = split_first_word(args);
+    if (sub.size() >= 2 && std::string_view("target").starts_with(sub))
+      return run_info_target(session);
     if (sub.empty() || !std::string_view("threads").starts_with(sub) || sub.size() < 2)
       return command_error(session, fmt::format("Undefined info command: \"{}\".  Try \"help "
                                                 "info\".",

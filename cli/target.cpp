@@ -8,7 +8,6 @@
 #include <tuple>
 #include <unordered_map>
 #include <filesystem>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -21,6 +20,7 @@
 #include "cpython/offsets_table.h"
 #include "cpython/python_stack.h"
 #include "cpython/thread_frames.h"
+#include "find_interpreter.h"
 
 namespace pyattach::cli {
 namespace {
@@ -38,50 +38,6 @@ constexpr std::uint64_t kStackCapture = 1 << 20;
 // A stack whose mapping appeared after prepare() read /proc/PID/maps.
 constexpr std::uint64_t kStackCaptureUnknownMapping = 64 << 10;
 constexpr std::uint64_t kRedZone = 128;
-
-std::string basename_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// "libpython3.12.so.1.0" -> (3, 12); "python3.11" -> (3, 11); "python2.7" -> (2, 7).
-std::optional<std::pair<int, int>> version_from_file_name(const std::string& path) {
-  static const std::regex kPattern(R"((?:^|lib)python(\d)\.(\d+))");
-  std::smatch m;
-  std::string base = basename_of(path);
-  if (!std::regex_search(base, m, kPattern)) return std::nullopt;
-  return std::pair{std::stoi(m[1]), std::stoi(m[2])};
-}
-
-// PY_VERSION ("3.10.13") is a string literal in the binary's .rodata, next to
-// the build info that Py_GetVersion() prints: "3.10.13 (main, ...".
-std::optional<cpython::PythonVersion> version_from_rodata(const symbols::ElfFile& elf,
-                                                          int major, int minor) {
-  auto data = elf.section_data(".rodata");
-  if (!data) return std::nullopt;
-  std::string_view text(reinterpret_cast<const char*>(data->data()), data->size());
-  std::string prefix = fmt::format("{}.{}.", major, minor);
-  std::optional<cpython::PythonVersion> suffix_match;
-  for (std::size_t at = text.find(prefix); at != std::string_view::npos;
-       at = text.find(prefix, at + 1)) {
-    // The linker merges a string into the tail of a longer one: pyenv's
-    // 3.8-3.10 keep PY_VERSION only as the end of "/root/.pyenv/versions/3.8.18".
-    // Take such a tail when no string starts with the version.
-    const bool starts = at == 0 || text[at - 1] == '\0';
-    if (!starts && (suffix_match || text[at - 1] == '.' ||
-                    (text[at - 1] >= '0' && text[at - 1] <= '9')))
-      continue;
-    std::size_t end = at;
-    while (end < text.size() && end - at < 24 && text[end] != '\0' && text[end] != ' ') ++end;
-    if (end < text.size() && text[end] == '\0')
-      if (auto v = cpython::PythonVersion::parse(text.substr(at, end - at)))
-        if (v->major == major && v->minor == minor) {
-          if (starts) return v;
-          suffix_match = v;
-        }
-  }
-  return suffix_match;
-}
 
 // Each module's .eh_frame_hdr at its runtime address, so that libunwind reads
 // unwind tables from target memory instead of opening files by host path.
@@ -144,6 +100,7 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
         logger->debug("{} has no usable debug info ({}); trying {}", module.path,
                       layouts.error().message, *debug_path);
         layouts = symbols::DwarfLayouts::load(*debug_path, wanted);
+        if (layouts) dwarf_file_ = *debug_path;
       }
     }
     if (!layouts)
@@ -153,6 +110,7 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
                   fmt::format("install the interpreter's debug symbols (e.g. apt-get install "
                               "python{}.{}-dbg), or use --offsets-from table",
                               version.major, version.minor));
+    if (dwarf_file_.empty()) dwarf_file_ = module.path;
     layouts_ = std::make_unique<symbols::DwarfLayouts>(std::move(*layouts));
     return cpython::TypeLayoutOffsetsSource(*layouts_).load(version);
   };
@@ -247,59 +205,11 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
       target->maps_, [pid](const std::string& path) { return attach::target_path(pid, path); });
   target->unwind_tables_ = unwind_tables(target->symbols_);
 
-  // The interpreter is the module that defines _PyRuntime (3.7+): a shared
-  // libpython, or the executable when libpython is linked in statically.
-  const symbols::LoadedModule* interpreter = nullptr;
-  std::optional<std::pair<int, int>> named_version;
-  for (const auto& module : target->symbols_.modules()) {
-    if (auto v = version_from_file_name(module.path); v && !named_version) named_version = v;
-    if (module.elf && module.elf->find_symbol("_PyRuntime")) {
-      interpreter = &module;
-      break;
-    }
-  }
-  std::string comm = status->name;
-  if (!interpreter) {
-    if (named_version && (named_version->first < 3 || named_version->second < 8))
-      return fail(ErrorCode::kUnsupportedVersion,
-                  fmt::format("process {} ({}) runs CPython {}.{}, which pyattach does not "
-                              "support",
-                              pid, comm, named_version->first, named_version->second),
-                  0, "pyattach supports CPython 3.8 to 3.13");
-    return fail(ErrorCode::kNotPython,
-                fmt::format("process {} ({}) is not a Python process: no CPython "
-                            "interpreter (_PyRuntime) found in its mapped files",
-                            pid, comm),
-                0, "pass the PID of a CPython 3.8-3.13 process");
-  }
-  Interpreter& interp = target->interpreter_;
-  interp.module_path = interpreter->path;
-  interp.runtime = *target->symbols_.address_of("_PyRuntime", interpreter->path);
-
-  // Py_Version exists from 3.11; before that, the file name and PY_VERSION.
-  if (auto addr = target->symbols_.address_of("Py_Version", interpreter->path)) {
-    auto hex = target->memory_.read_value<std::uint32_t>(*addr);
-    if (!hex) return std::unexpected(hex.error());
-    interp.version = cpython::PythonVersion::from_hex(*hex);
-  } else {
-    auto v = version_from_file_name(interpreter->path);
-    if (!v) v = named_version;
-    if (!v)
-      return fail(ErrorCode::kUnsupportedVersion,
-                  fmt::format("cannot tell the CPython version of process {} ({})", pid, comm),
-                  0, "pyattach supports CPython 3.8 to 3.13");
-    auto full = version_from_rodata(*interpreter->elf, v->first, v->second);
-    interp.version = full ? *full : cpython::PythonVersion{v->first, v->second, 0};
-  }
-  if (!cpython::is_supported(interp.version))
-    return fail(ErrorCode::kUnsupportedVersion,
-                fmt::format("process {} ({}) runs CPython {}, which pyattach does not support",
-                            pid, comm, interp.version.to_string()),
-                0, "pyattach supports CPython 3.8 to 3.13");
-  interp.cfunction_type =
-      target->symbols_.address_of("PyCFunction_Type", interpreter->path).value_or(RemoteAddr());
-  interp.cmethod_type =
-      target->symbols_.address_of("PyCMethod_Type", interpreter->path).value_or(RemoteAddr());
+  auto found = PYATTACH_TRY(
+      find_interpreter(pid, status->name, target->maps_, target->symbols_, target->memory_));
+  target->interpreter_ = found.interpreter;
+  const Interpreter& interp = target->interpreter_;
+  const symbols::LoadedModule* interpreter = found.module;
 
   target->times_.symbols_ms = ms_since(symbols_start);
   const auto offsets_start = std::chrono::steady_clock::now();
@@ -307,9 +217,10 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
   target->times_.offsets_ms = ms_since(offsets_start);
   if (!loaded)
     return std::unexpected(loaded.error());
-  logger->info("CPython {} in {}, _PyRuntime at {:#x}, offsets from {}",
+  logger->info("CPython {} in {}, _PyRuntime at {:#x} (found by {}), offsets from {}{}",
                interp.version.to_string(), interp.module_path, interp.runtime.as_int(),
-               target->offsets_source_);
+               cpython::describe(interp.runtime_found_by), target->offsets_source_,
+               target->dwarf_file_.empty() ? "" : " (" + target->dwarf_file_ + ")");
   return target;
 }
 

@@ -21,6 +21,7 @@
 #include "core/result.h"
 #include "cpython/offsets.h"
 #include "cpython/python_stack.h"
+#include "cpython/runtime_locator.h"
 #include "cpython/snapshot.h"
 #include "symbols/dwarf_layouts.h"
 #include "symbols/module_symbolizer.h"
@@ -31,6 +32,8 @@ struct Interpreter {
   std::string module_path;  // libpython or the executable, as the target names it
   cpython::PythonVersion version;
   RemoteAddr runtime;       // &_PyRuntime
+  cpython::RuntimeFoundBy runtime_found_by = cpython::RuntimeFoundBy::kPyRuntimeSection;
+  std::string debug_file;   // host path of its separate debug file, if one is used
   RemoteAddr cfunction_type, cmethod_type;
 };
 
@@ -81,6 +84,9 @@ class PreparedTarget {
   const attach::LiveMemory& live_memory() const { return memory_; }
   std::string_view offsets_source() const { return offsets_source_; }
   const PrepareTimes& prepare_times() const { return times_; }
+  // The file the DWARF offsets were read from (the interpreter or its
+  // separate debug file); empty when they came from elsewhere.
+  const std::string& dwarf_file() const { return dwarf_file_; }
 
   // While the process is stopped: thread states, every thread's stack (in
   // one batch) and Python frame chain. Only memory reads; nothing else.
@@ -125,6 +131,7 @@ class PreparedTarget {
   // The target lives in a PID namespace below ours (NSpid has several
   // entries): 3.11+ records thread ids as the target sees them.
   bool in_child_pid_namespace_ = false;
+  std::string dwarf_file_;
 };
 
 }  // namespace pyattach::cli

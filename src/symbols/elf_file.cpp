@@ -280,7 +280,8 @@ void ElfFile::Impl::load_symbols(std::size_t table_index) {
       continue;
     const auto name = string_at(*strs, s.st_name);
     if (name.empty()) continue;
-    symbols.push_back({std::string(name), s.st_value, s.st_size, is_function});
+    symbols.push_back(
+        {std::string(name), s.st_value, s.st_size, is_function, table.type == SHT_DYNSYM});
     ranks.push_back(symbol_rank(s));
     symbol_sections.push_back(s.st_shndx < sections.size() ? s.st_shndx : ~0u);
   }
@@ -300,8 +301,11 @@ void ElfFile::Impl::finish_symbols() {
   });
   order.erase(std::unique(order.begin(), order.end(),
                           [&](std::size_t a, std::size_t b) {
-                            return symbols[a].value == symbols[b].value &&
-                                   symbols[a].name == symbols[b].name;
+                            if (symbols[a].value != symbols[b].value ||
+                                symbols[a].name != symbols[b].name)
+                              return false;
+                            symbols[a].dynamic |= symbols[b].dynamic;  // a is kept
+                            return true;
                           }),
               order.end());
   // Among aliases of one address (glibc has clone3, __clone3, __GI___clone3),

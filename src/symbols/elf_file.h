@@ -17,6 +17,7 @@ struct ElfSymbol {
   std::uint64_t value = 0;  // link-time virtual address
   std::uint64_t size = 0;
   bool is_function = false;
+  bool dynamic = false;  // listed in .dynsym (possibly in .symtab as well)
 };
 
 struct ElfSection {
