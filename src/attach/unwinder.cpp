@@ -374,6 +374,10 @@ Result<std::vector<NativeFrame>> Unwinder::unwind(pid_t tid, const user_regs_str
       unw_word_t v = 0;
       if (unw_get_reg(&cursor, kCalleeSaved[i], &v) >= 0) f.callee_saved[i] = v;
     }
+    unw_proc_info_t proc{};
+    if (unw_get_proc_info(&cursor, &proc) == 0 && proc.start_ip != 0 && proc.start_ip <= ip &&
+        ip <= proc.end_ip)
+      f.function_start = proc.start_ip;
     bool signal_frame = unw_is_signal_frame(&cursor) > 0;
     frames.push_back(f);
     logger()->trace("thread {} #{} ip {:#x} sp {:#x}", tid, frames.size() - 1, ip, sp);

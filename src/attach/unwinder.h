@@ -45,7 +45,8 @@ struct UnwindTableLocation {
 //
 // Frames: ip is UNW_REG_IP (a return address above #0), sp is UNW_REG_SP, cfa
 // is the next (caller) frame's sp; callee_saved holds what unw_get_reg
-// recovers (nullopt where it cannot). sp strictly increases from frame to
+// recovers (nullopt where it cannot); function_start is unw_get_proc_info's
+// start_ip. sp strictly increases from frame to
 // frame, except across a signal frame (a handler on a sigaltstack).
 // Table lookups and stack reads go through `memory`, so a snapshot must
 // contain .eh_frame_hdr/.eh_frame as well as the stacks.

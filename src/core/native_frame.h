@@ -20,6 +20,10 @@ struct NativeFrame {
   // could not recover one.
   std::array<std::optional<std::uint64_t>, static_cast<int>(CalleeSaved::count)>
       callee_saved{};
+  // The first address of the function this frame runs, from its unwind entry
+  // (.eh_frame FDE): known without symbols, so a stripped binary's static
+  // functions can still be compared with function pointers. nullopt if unknown.
+  std::optional<std::uint64_t> function_start;
 
   // Does a local at addr live in this frame? Locals sit in [sp, cfa).
   bool holds_stack_address(std::uint64_t addr) const {

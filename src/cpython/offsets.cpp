@@ -25,7 +25,9 @@ void load_value_offsets(const TypeLayouts& layouts, Offsets& o) {
       absent.push_back(fmt::format("sizeof({})", type));
   };
 
+  want(o.type_slots.tp_call, "PyTypeObject", "tp_call");
   want(o.type_slots.tp_basicsize, "PyTypeObject", "tp_basicsize");
+  want(o.cfunction.vectorcall, "PyCFunctionObject", "vectorcall");
   want(o.type_slots.tp_itemsize, "PyTypeObject", "tp_itemsize");
   want(o.type_slots.tp_flags, "PyTypeObject", "tp_flags");
   want(o.type_slots.tp_dictoffset, "PyTypeObject", "tp_dictoffset");

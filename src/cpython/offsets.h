@@ -72,6 +72,7 @@ struct Offsets {
   struct {
     std::uint64_t m_ml = kAbsent, m_self = kAbsent;  // PyCFunctionObject
     std::uint64_t ml_name = kAbsent, ml_meth = kAbsent;  // PyMethodDef
+    std::uint64_t vectorcall = kAbsent;  // PyCFunctionObject.vectorcall: its trampoline
   } cfunction;
   UnicodeLayout unicode;
   BytesLayout bytes;
@@ -83,6 +84,7 @@ struct Offsets {
     std::uint64_t tp_basicsize = kAbsent, tp_itemsize = kAbsent, tp_flags = kAbsent,
                   tp_dictoffset = kAbsent;
     std::uint64_t ht_cached_keys = kAbsent;  // PyHeapTypeObject, 3.11+
+    std::uint64_t tp_call = kAbsent;  // proves a cfunction_call frame (stripped builds)
   } type_slots;
   struct {  // PyLongObject
     std::uint64_t ob_digit = kAbsent;  // .ob_digit (<=3.11), .long_value.ob_digit (3.12+)
@@ -210,6 +212,7 @@ void for_each_field(O& o, F&& f) {
   PYATTACH_OFFSETS_FIELD(cfunction, m_self);
   PYATTACH_OFFSETS_FIELD(cfunction, ml_name);
   PYATTACH_OFFSETS_FIELD(cfunction, ml_meth);
+  PYATTACH_OFFSETS_FIELD(cfunction, vectorcall);
   PYATTACH_OFFSETS_FIELD(unicode, length_offset);
   PYATTACH_OFFSETS_FIELD(unicode, state_offset);
   PYATTACH_OFFSETS_FIELD(unicode, ascii_size);
@@ -220,6 +223,7 @@ void for_each_field(O& o, F&& f) {
   PYATTACH_OFFSETS_FIELD(unicode, ascii_shift);
   PYATTACH_OFFSETS_FIELD(bytes, size_offset);
   PYATTACH_OFFSETS_FIELD(bytes, sval_offset);
+  PYATTACH_OFFSETS_FIELD(type_slots, tp_call);
   PYATTACH_OFFSETS_FIELD(type_slots, tp_basicsize);
   PYATTACH_OFFSETS_FIELD(type_slots, tp_itemsize);
   PYATTACH_OFFSETS_FIELD(type_slots, tp_flags);

@@ -84,6 +84,74 @@ std::optional<RemoteAddr> find_cfunction_object(const FrameContext& c,
   return scan(stack_begin, stack_end);
 }
 
+// The innermost Python frame of the first eval frame after `index`: the
+// Python code that made the call `index` runs.
+RemoteAddr calling_python_frame(const ThreadSnapshot& thread, std::size_t index) {
+  for (std::size_t j = index + 1; j < thread.native.size(); ++j)
+    if (!thread.native[j].python_frames.empty())
+      return thread.python[thread.native[j].python_frames.front()].address;
+  return RemoteAddr();
+}
+
+// Where the function of native[index] starts: its symbol, else its unwind entry.
+std::optional<std::uint64_t> function_start(const FrameContext& c,
+                                            const std::vector<NativeFrame>& native,
+                                            std::size_t index) {
+  if (auto sym = c.symbols.symbolize(RemoteAddr(native[index].lookup_pc(index == 0))))
+    return sym->start.as_int();
+  return native[index].function_start;
+}
+
+// Does `frame` run the function through which CPython calls `func`: its
+// vectorcall trampoline (cfunction_vectorcall_*), or its type's tp_call
+// (cfunction_call)? A method descriptor's trampoline calling the same C
+// function (lock.acquire in 3.9 while a bound `acquire` lies on the stack)
+// is thereby told apart.
+bool runs_trampoline_of(const FrameContext& c, const NativeFrame& frame, RemoteAddr func) {
+  if (!frame.function_start) return false;
+  const auto& o = c.offsets;
+  if (o.cfunction.vectorcall != kAbsent)
+    if (auto vc = c.memory.read_u64(func + o.cfunction.vectorcall); vc && *vc == *frame.function_start)
+      return true;
+  if (o.type_slots.tp_call != kAbsent)
+    if (auto type = c.memory.read_pointer(func + o.object.ob_type))
+      if (auto call = c.memory.read_u64(*type + o.type_slots.tp_call);
+          call && *call == *frame.function_start)
+        return true;
+  return false;
+}
+
+// A stripped interpreter leaves cfunction_call and cfunction_vectorcall_*
+// unnamed. Such a frame is taken for one only when proven: it is not an eval
+// frame, an eval frame follows within kTrampolineReach frames (the call came
+// from Python code, possibly through a few C helpers), and a PyCFunctionObject
+// (type PyCFunction_Type or PyCMethod_Type) found where the call left it has
+// ml_meth equal to the start of the function the frame called, and the frame
+// itself is that object's trampoline (runs_trampoline_of). Else nullopt:
+// no line at all, never a guess.
+std::optional<std::string> describe_unnamed_cfunction_call(const FrameContext& c,
+                                                           const ThreadSnapshot& thread,
+                                                           const std::vector<NativeFrame>& native,
+                                                           std::size_t i) {
+  constexpr std::size_t kTrampolineReach = 8;
+  if (i == 0 || thread.native[i].is_eval || thread.native[i - 1].is_eval) return std::nullopt;
+  if (c.cfunction_type.is_null()) return std::nullopt;
+  bool eval_follows = false;
+  for (std::size_t j = i + 1; j < thread.native.size() && j <= i + kTrampolineReach; ++j)
+    if (thread.native[j].is_eval) {
+      eval_follows = true;
+      break;
+    }
+  if (!eval_follows) return std::nullopt;
+  auto callee = function_start(c, native, i - 1);
+  if (!callee) return std::nullopt;
+  auto func = find_cfunction_object(c, native, i, callee, calling_python_frame(thread, i));
+  if (!func || !runs_trampoline_of(c, native[i], *func)) return std::nullopt;
+  auto text = describe_cfunction(c.memory, c.offsets, *func);
+  if (!text) return std::nullopt;
+  return *text;
+}
+
 }  // namespace
 
 Result<std::string> describe_cfunction(const RemoteMemory& memory, const Offsets& o,
@@ -178,7 +246,10 @@ void build_thread_frames(ThreadSnapshot& thread, const std::vector<NativeFrame>&
   for (std::size_t i = 0; i < thread.native.size(); ++i) {
     auto& snap = thread.native[i];
     const std::string& name = snap.symbol;
-    if (name == "take_gil") {
+    if (name.empty()) {
+      if (auto text = describe_unnamed_cfunction_call(c, thread, native, i))
+        snap.other_python_info = std::move(*text);
+    } else if (name == "take_gil") {
       snap.other_python_info = "Waiting for the GIL";
     } else if (name == "collect" || name == "gc_collect_main") {
       snap.other_python_info = "Garbage-collecting";

@@ -66,9 +66,13 @@ std::optional<std::size_t> next_python_frame(const ThreadSnapshot& thread, std::
 
 std::string native_frame_line(const NativeFrameSnapshot& n, std::size_t index) {
   std::string symbol = n.symbol.empty() ? "??" : escape_for_terminal(n.symbol);
-  if (n.symbol.empty() && n.is_eval) symbol = "?? [Python eval loop, unnamed]";
   std::string line = fmt::format("#{:<2} 0x{:016x} in {} ()", index, n.frame.ip, symbol);
   if (!n.module.empty()) line += " from " + escape_for_terminal(n.module);
+  // gdb's line says only "??"; say what pyattach recognised without a name.
+  if (n.symbol.empty() && n.is_eval)
+    line += "  [unnamed: the Python eval loop, recognised by address]";
+  else if (n.symbol.empty() && !n.other_python_info.empty())
+    line += "  [unnamed: calls the built-in below, proven by its ml_meth]";
   return line;
 }
 

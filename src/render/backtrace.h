@@ -36,6 +36,9 @@ std::optional<std::size_t> next_python_frame(const cpython::ThreadSnapshot& thre
                                              std::size_t from, bool older);
 
 // gdb's line for one native frame: "#6  0x00007f... in SYMBOL () from LIB".
+// A frame without a name is "?? ()" as in gdb, followed by a bracketed note
+// when pyattach knows what it runs anyway: the eval loop (by address) or a
+// call of a built-in function (by the PyCFunctionObject's ml_meth).
 std::string native_frame_line(const cpython::NativeFrameSnapshot& frame, std::size_t index);
 
 // bt: numbered native frames, each eval frame followed by its Python frames.

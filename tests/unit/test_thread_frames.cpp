@@ -156,3 +156,99 @@ TEST_CASE("a cfunction trampoline gets python-gdb.py's built-in method line") {
   build_thread_frames(again, frames, PythonStack{}, context);
   CHECK(again.native[1].other_python_info == "PyCFunction invocation (unable to read func)");
 }
+
+TEST_CASE("stripped: an unnamed frame gets the built-in line only when ml_meth proves it") {
+  Offsets o = synthetic_offsets(12);
+  o.cfunction = {16, 24, 0, 8, 48};  // m_ml, m_self, ml_name, ml_meth, vectorcall
+  o.type_slots.tp_call = 40;
+  PythonImage image(o);
+  FakeSymbols symbols;  // only the exported eval function has a name
+  symbols.functions = {{0x3000, "_PyEval_EvalFrameDefault"}};
+  auto type_builtin = image.alloc(64), type_other = image.alloc(64),
+       type_module = image.alloc(64);
+  auto tp_name = image.alloc(16);
+  image.memory.write_bytes(tp_name, std::string_view("module\0", 7));
+  image.put_u64(type_module + o.type.tp_name, tp_name);
+  auto module = image.alloc(32);
+  image.put_u64(module + o.object.ob_type, type_module);
+  auto ml_name = image.alloc(16);
+  image.memory.write_bytes(ml_name, std::string_view("sleep\0", 6));
+  auto ml = image.alloc(32);
+  image.put_u64(ml + o.cfunction.ml_name, ml_name);
+  image.put_u64(ml + o.cfunction.ml_meth, 0x1000);
+  auto func = image.alloc(64);
+  image.put_u64(func + o.object.ob_type, type_builtin);
+  image.put_u64(func + o.cfunction.m_ml, ml);
+  image.put_u64(func + o.cfunction.m_self, module);
+  image.put_u64(func + o.cfunction.vectorcall, 0x2000);  // cfunction_vectorcall_O
+
+  // time_sleep (unnamed) <- cfunction_vectorcall_O (unnamed) <- eval
+  std::vector<NativeFrame> frames = {native(0x1010, 0x7000, 0x7100),
+                                     native(0x2010, 0x7100, 0x7200),
+                                     native(0x3010, 0x7200, 0x7300)};
+  frames[0].function_start = 0x1000;
+  frames[1].function_start = 0x2000;
+  frames[1].callee_saved[static_cast<int>(CalleeSaved::rbx)] = func;
+  FrameContext context{image.memory, o, symbols, RemoteAddr(type_builtin), RemoteAddr()};
+  auto run = [&](const std::vector<NativeFrame>& f) {
+    ThreadSnapshot thread;
+    build_thread_frames(thread, f, PythonStack{}, context);
+    return thread;
+  };
+  const std::string line =
+      fmt::format("<built-in method sleep of module object at remote {:#x}>", module);
+  {
+    auto thread = run(frames);
+    CHECK(thread.native[0].other_python_info.empty());  // its callee is no ml_meth
+    CHECK(thread.native[1].other_python_info == line);
+    CHECK(thread.native[1].symbol.empty());
+  }
+  // The callee's start from its symbol works as well as from the unwind info.
+  {
+    auto named = frames;
+    named[0].function_start.reset();
+    symbols.functions[0x1000] = "time_sleep";
+    CHECK(run(named).native[1].other_python_info == line);
+    symbols.functions.erase(0x1000);
+  }
+  // Through cfunction_call, the type's tp_call, as well.
+  {
+    image.put_u64(func + o.cfunction.vectorcall, 0);
+    image.put_u64(type_builtin + o.type_slots.tp_call, 0x2000);
+    CHECK(run(frames).native[1].other_python_info == line);
+    image.put_u64(type_builtin + o.type_slots.tp_call, 0);
+  }
+  // Not proven, so nothing at all (never "unable to read func"):
+  // the frame is not the object's trampoline (a method descriptor's calling
+  // the same C function, with a bound method of it lying around),
+  CHECK(run(frames).native[1].other_python_info.empty());
+  image.put_u64(func + o.cfunction.vectorcall, 0x2000);
+  // the callee's start is unknown,
+  {
+    auto unknown = frames;
+    unknown[0].function_start.reset();
+    CHECK(run(unknown).native[1].other_python_info.empty());
+  }
+  // ml_meth is another function,
+  image.put_u64(ml + o.cfunction.ml_meth, 0x1008);
+  CHECK(run(frames).native[1].other_python_info.empty());
+  image.put_u64(ml + o.cfunction.ml_meth, 0x1000);
+  // the object is not a builtin function (a look-alike of another type),
+  image.put_u64(func + o.object.ob_type, type_other);
+  CHECK(run(frames).native[1].other_python_info.empty());
+  image.put_u64(func + o.object.ob_type, type_builtin);
+  // no eval frame follows (not a call from Python code),
+  {
+    std::vector<NativeFrame> no_eval(frames.begin(), frames.begin() + 2);
+    CHECK(run(no_eval).native[1].other_python_info.empty());
+  }
+  // PyCFunction_Type is unknown (no symbol for it).
+  {
+    FrameContext blind{image.memory, o, symbols, RemoteAddr(), RemoteAddr()};
+    ThreadSnapshot thread;
+    build_thread_frames(thread, frames, PythonStack{}, blind);
+    CHECK(thread.native[1].other_python_info.empty());
+  }
+  // And the proof holds again once restored.
+  CHECK(run(frames).native[1].other_python_info == line);
+}
