@@ -1,5 +1,6 @@
 // OffsetsCache: round trip, validation of every line, atomic store, unwritable directory.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -47,7 +48,9 @@ TEST_CASE("OffsetsCache rejects files that do not match or are damaged") {
   CHECK_FALSE(OffsetsCache::parse(good, id, PythonVersion{3, 12, 2}));     // other version
   CHECK_FALSE(OffsetsCache::parse(good.substr(0, good.size() / 2), id, o.version));  // cut
   std::string other_format = good;
-  other_format.replace(other_format.find(" 1\n"), 3, " 2\n");
+  const std::string this_format = fmt::format(" {}\n", OffsetsCache::kFormatVersion);
+  other_format.replace(other_format.find(this_format), this_format.size(),
+                       fmt::format(" {}\n", OffsetsCache::kFormatVersion + 1));
   CHECK_FALSE(OffsetsCache::parse(other_format, id, o.version));
   std::string bad_value = good;
   auto at = bad_value.find("tstate.next ");
