@@ -1,5 +1,6 @@
 // py-bt and bt.
 #include "command.h"
+#include "render/json_output.h"
 
 namespace pyattach::cli {
 namespace {
@@ -17,10 +18,16 @@ class PyBt final : public Command {
            "from Python (<built-in method ...>, Waiting for the GIL, Garbage-collecting).\n"
            "Starts at the selected frame (see frame, py-up, py-down).";
   }
+  bool supports_json() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     if (!args.empty()) return command_error(session, "py-bt takes no arguments.");
     const auto* thread = session.selected_thread();
     if (!thread) return command_error(session, "No thread selected.");
+    if (session.json_output) {
+      session.add_json_result(
+          "frames", render::py_bt_json(*thread, session.sources(), session.selection().frame));
+      return true;
+    }
     render::print_py_bt(session.out, *thread, session.sources(), session.selection().frame);
     return true;
   }
@@ -42,10 +49,15 @@ class Bt final : public Command {
            "3.8-3.10 by order, which the output says. Frame numbers count physical\n"
            "frames: gdb also counts inlined functions, so its numbers can be larger.";
   }
+  bool supports_json() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     if (!args.empty()) return command_error(session, "bt takes no arguments.");
     const auto* thread = session.selected_thread();
     if (!thread) return command_error(session, "No thread selected.");
+    if (session.json_output) {
+      session.add_json_result("frames", render::bt_json(*thread, session.sources()));
+      return true;
+    }
     render::print_bt(session.out, *thread, session.sources());
     return true;
   }

@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "frame_summary.h"
+#include "render/json_output.h"
 #include "render/escape.h"
 
 namespace pyattach::cli {
@@ -95,11 +96,31 @@ class PyBtFull final : public Command {
            "number of the C frame that runs it (see bt).";
   }
   bool needs_memory() const override { return true; }
+  bool supports_json() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     if (!args.empty()) return command_error(session, "py-bt-full takes no arguments.");
     const auto* thread = session.selected_thread();
     if (!thread) return command_error(session, "No thread selected.");
     auto index = render::python_frame_at_or_after(*thread, session.selection().frame);
+    if (session.json_output) {
+      nlohmann::json frames = nlohmann::json::array();
+      for (; index; index = render::next_python_frame(*thread, *index, true)) {
+        const auto& native = thread->native[*index];
+        if (!native.is_eval) {
+          frames.push_back({{"kind", "native_call"}, {"index", *index},
+                            {"text", native.other_python_info}});
+          continue;
+        }
+        for (std::size_t py : native.python_frames) {
+          auto frame = render::python_frame_json(thread->python[py], session.sources());
+          frame["index"] = *index;
+          frame["locals"] = locals_json(session, thread->python[py]);
+          frames.push_back(std::move(frame));
+        }
+      }
+      session.add_json_result("frames", std::move(frames));
+      return true;
+    }
     if (!index) {
       session.out << "Unable to locate python frame\n";
       return true;

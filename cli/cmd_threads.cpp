@@ -7,6 +7,8 @@
 #include "thread_names.h"
 #include "info_target.h"
 #include "render/escape.h"
+#include "render/json_output.h"
+#include "render/thread_state.h"
 #include "render/value_repr.h"
 
 namespace pyattach::cli {
@@ -61,13 +63,17 @@ class Info final : public Command {
            "Lists every thread: gdb's number (* marks the selected one), its pthread id,\n"
            "LWP and name (/proc/PID/task/TID/comm), the name of its threading.Thread when\n"
            "it has one, its innermost native frame and, after |, its innermost Python\n"
-           "function with file and line.\n"
+           "function with file and line; then, in brackets, what the thread is doing:\n"
+           "holds the GIL while blocked, waiting for / dropping the GIL, blocked acquiring\n"
+           "a lock, in time.sleep, in a system call (fds named), running Python or native\n"
+           "code, or not a Python thread.\n"
            "info target\n"
            "The process, the interpreter module, its CPython version, where _PyRuntime\n"
            "is and how it was found, where the struct offsets came from, and the\n"
            "separate debug file used, if any.";
   }
   bool needs_memory() const override { return true; }  // Thread names are objects
+  bool supports_json() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     auto [sub, rest] = split_first_word(args);
     if (sub.size() >= 2 && std::string_view("target").starts_with(sub))
@@ -77,13 +83,25 @@ class Info final : public Command {
                                                 "info\".",
                                                 args));
     (void)rest;
+    session.read_python_thread_names();
+    session.name_syscall_fds();
     const auto& threads = session.snapshot().threads;
+    if (session.json_output) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (std::size_t i = 0; i < threads.size(); ++i) {
+        auto row = render::thread_json(threads[i], static_cast<int>(i + 1));
+        row["selected"] = i == session.selection().thread;
+        row["frame"] = render::escape_for_terminal(where(threads[i]));
+        rows.push_back(std::move(row));
+      }
+      session.add_json_result("threads", std::move(rows));
+      return true;
+    }
     std::vector<std::string> ids;
     for (const auto& t : threads) {
       std::string id = target_id(t);
-      std::string py_name = python_thread_name(session, t);
-      if (!py_name.empty())
-        id += fmt::format(" (Python \"{}\")", render::escape_for_terminal(py_name));
+      if (!t.python_name.empty())
+        id += fmt::format(" (Python \"{}\")", render::escape_for_terminal(t.python_name));
       ids.push_back(std::move(id));
     }
     std::size_t width = 9;
@@ -91,9 +109,10 @@ class Info final : public Command {
     session.out << fmt::format("  {:<4} {:<{}} {}\n", "Id", "Target Id", width, "Frame ");
     for (std::size_t i = 0; i < threads.size(); ++i) {
       if (Session::interrupted) break;
-      session.out << fmt::format("{} {:<4} {:<{}} {}\n",
-                                 i == session.selection().thread ? '*' : ' ', i + 1, ids[i],
-                                 width, where(threads[i]));
+      session.out << fmt::format(
+          "{} {:<4} {:<{}} {} [{}]\n", i == session.selection().thread ? '*' : ' ', i + 1,
+          ids[i], width, where(threads[i]),
+          render::escape_for_terminal(render::thread_state_text(threads[i])));
     }
     return true;
   }
@@ -114,12 +133,14 @@ class Thread final : public Command {
            "thread, the highest number first, each under gdb's header line.";
   }
   bool needs_memory() const override { return false; }
+  bool supports_json() const override { return true; }  // with --format json, silent
   bool run(Session& session, std::string_view args) const override {
     const auto& threads = session.snapshot().threads;
     auto [first, rest] = split_first_word(args);
     if (first.empty()) {
       const auto* t = session.selected_thread();
       if (!t) return command_error(session, "No thread selected.");
+      if (session.json_output) return true;
       session.out << fmt::format("[Current thread is {} ({})]\n", session.selection().thread + 1,
                                  short_target_id(*t));
       return true;
@@ -132,6 +153,7 @@ class Thread final : public Command {
                                               : fmt::format("Invalid thread ID: {}", first));
     }
     session.selection() = {*index, 0};
+    if (session.json_output) return true;
     const auto& t = threads[*index];
     session.out << fmt::format("[Switching to thread {} ({})]\n", *index + 1, short_target_id(t));
     if (!t.native.empty()) session.out << render::native_frame_line(t.native[0], 0) << "\n";
@@ -167,8 +189,18 @@ class Thread final : public Command {
     for (std::size_t index : which) {
       if (Session::interrupted) break;
       session.selection() = {index, 0};
-      session.out << "\n" << render::thread_header(threads[index], static_cast<int>(index + 1))
-                  << "\n";
+      if (session.json_output) {
+        ok = execute(session, rest) && ok;
+        continue;
+      }
+      session.out << "\n" << render::thread_header(threads[index], static_cast<int>(index + 1));
+      if (session.show_thread_state) {
+        session.name_syscall_fds();
+        session.out << " ["
+                    << render::escape_for_terminal(render::thread_state_text(threads[index]))
+                    << "]";
+      }
+      session.out << "\n";
       ok = execute(session, rest) && ok;
     }
     session.selection() = saved;

@@ -6,6 +6,8 @@
 
 #include "command.h"
 #include "render/escape.h"
+#include "frame_summary.h"
+#include "render/json_output.h"
 #include "render/value_repr.h"
 
 namespace pyattach::cli {
@@ -107,8 +109,24 @@ class PyLocals final : public Command {
            "frame it runs, each under `Locals for NAME`, as python-gdb.py does.";
   }
   bool needs_memory() const override { return true; }
+  bool supports_json() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     if (!args.empty()) return command_error(session, "py-locals takes no arguments.");
+    if (session.json_output) {
+      // Every Python frame of the selected eval frame (<=3.10: one).
+      nlohmann::json frames = nlohmann::json::array();
+      if (const auto* indices = session.selected_python_frames()) {
+        const auto& thread = *session.selected_thread();
+        for (std::size_t index : *indices) {
+          auto frame = render::python_frame_json(thread.python[index], session.sources());
+          frame["locals"] = locals_json(session, thread.python[index]);
+          frames.push_back(std::move(frame));
+          if (!session.snapshot().version.at_least(3, 11)) break;
+        }
+      }
+      session.add_json_result("frames", std::move(frames));
+      return true;
+    }
     auto where = python_frames_to_read(session);
     if (!where.frames || !where.values) return where.ok;
     const auto* frames = where.frames;

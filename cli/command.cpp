@@ -37,6 +37,7 @@ std::pair<std::string_view, std::string_view> split_first_word(std::string_view 
 
 bool command_error(Session& session, std::string_view message) {
   session.err << render::escape_for_terminal(message) << "\n";
+  if (session.json_output) session.add_json_error(message);
   return false;
 }
 
@@ -87,6 +88,33 @@ bool needs_memory(std::string_view line) {
     line = inner;
   }
   return false;
+}
+
+std::optional<std::string> command_without_json(std::string_view line) {
+  for (int depth = 0; depth < 4; ++depth) {
+    auto [word, args] = split_first_word(line);
+    if (word.empty()) return std::nullopt;
+    const Command* command = find_command(word);
+    if (!command) return std::nullopt;
+    if (!command->supports_json()) return std::string(command->name());
+    if (command->name() != "thread") return std::nullopt;
+    auto [sub, rest] = split_first_word(args);
+    if (sub != "apply" && sub != "a") return std::nullopt;  // thread N: selects
+    // `all`, or a list of thread numbers, then the command.
+    auto [which, inner] = split_first_word(rest);
+    if (which == "all" || which == "a") {
+      line = inner;
+      continue;
+    }
+    line = rest;
+    for (int n = 0; n < 10000; ++n) {
+      auto [number, after] = split_first_word(line);
+      if (number.empty() || number.find_first_not_of("0123456789") != std::string_view::npos)
+        break;
+      line = after;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace pyattach::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@ class Command {
   // Reads target memory beyond the snapshot (values), so it must run while
   // the target is stopped.
   virtual bool needs_memory() const { return false; }
+  // Has a --format json form (Session::json_output): adds results with
+  // Session::add_json_result instead of printing text.
+  virtual bool supports_json() const { return false; }
   // Words that may follow the command name, for tab completion.
   virtual std::vector<std::string> argument_candidates(Session&) const { return {}; }
   // Runs the command. Returns false after printing a one-line error.
@@ -44,6 +48,10 @@ bool execute(Session& session, std::string_view line);
 
 // Does any of these command lines need target memory (see needs_memory)?
 bool needs_memory(std::string_view line);
+// For --format json: the name of the command in `line` (through `thread
+// apply ...`) that has no JSON form, or nullopt if all have one. Unknown
+// words count as supported: running them reports them.
+std::optional<std::string> command_without_json(std::string_view line);
 
 // Helpers shared by commands.
 std::string_view trim(std::string_view s);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "render/escape.h"
+#include "render/json_output.h"
 #include "render/value_repr.h"
 
 namespace pyattach::cli {
@@ -22,6 +23,20 @@ std::string frame_repr(Session& session, const cpython::PyFrameSnapshot& frame) 
                      render::escape_for_terminal(frame.filename),
                      frame.line ? std::to_string(*frame.line) : "?",
                      render::escape_for_terminal(frame.name));
+}
+
+nlohmann::json locals_json(Session& session, const cpython::PyFrameSnapshot& frame) {
+  auto* values = session.values();
+  if (!values || !frame.readable) return nullptr;
+  auto locals = values->read_locals(frame.address);
+  if (!locals) return nullptr;
+  render::ReprOptions options;
+  options.python_minor = session.snapshot().version.minor;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : *locals)
+    out.push_back({{"name", render::raw_text(v.name)},
+                   {"value", render::value_json(v.value, options)}});
+  return out;
 }
 
 void print_frame_summary(Session& session, const cpython::ThreadSnapshot& thread,

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "exit_codes.h"
 #include "symbols/debug_files.h"
+#include "render/json_output.h"
 #include "target.h"
 
 namespace po = boost::program_options;
@@ -80,6 +81,13 @@ int main(int argc, char** argv) {
       ("ex", po::value<std::vector<std::string>>()->composing(),
        "run CMD (repeatable), then exit; like gdb -batch -ex")
       ("batch", "accepted for gdb compatibility (pyattach -ex always exits)")
+      ("format", po::value<std::string>()->default_value("text"),
+       "text, or json: one JSON document for the whole run (schema "
+       "docs/pyattach-output.schema.json) from bt, py-bt, py-bt-full, py-locals, "
+       "info threads and thread apply of those")
+      ("thread-state", "end each `thread apply` header with the thread's state in brackets "
+       "([holds the GIL, blocked in ...], [waiting for the GIL], ...); `info threads` "
+       "always shows it")
       ("offsets-from", po::value<cli::OffsetsFrom>()->default_value(cli::OffsetsFrom::kAuto, "auto"),
        "where CPython's struct offsets come from: auto (DWARF if the interpreter or its "
        "debug file has it, else _Py_DebugOffsets on 3.13, else the built-in table), "
@@ -166,9 +174,29 @@ int main(int argc, char** argv) {
   } else if (vm.count("all-threads") && commands.empty()) {
     commands.push_back("thread apply all py-bt");
   }
+  const std::string format = vm["format"].as<std::string>();
+  if (format != "text" && format != "json") {
+    std::cerr << "pyattach: invalid --format '" << format
+              << "'\npyattach: hint: --format text or --format json\n";
+    return cli::kExitUsage;
+  }
+  const bool json = format == "json";
   const bool interactive = commands.empty() && isatty(STDIN_FILENO);
+  if (json && interactive) {
+    std::cerr << "pyattach: --format json needs a command (one-shot use)\npyattach: hint: "
+                 "pyattach -p PID --format json --all-threads py-bt\n";
+    return cli::kExitUsage;
+  }
   if (commands.empty() && !interactive)
     for (std::string line; std::getline(std::cin, line);) commands.push_back(line);
+  if (json)
+    for (const auto& command : commands)
+      if (auto name = cli::command_without_json(command)) {
+        std::cerr << "pyattach: `" << *name << "` has no JSON output\npyattach: hint: "
+                  << "--format json works with bt, py-bt, py-bt-full, py-locals, info threads "
+                     "and thread apply of those\n";
+        return cli::kExitUsage;
+      }
 
   const auto program_start = cli::Clock::now();
   const bool want_stats = vm.count("stats") != 0;
@@ -202,6 +230,7 @@ int main(int argc, char** argv) {
     cli::Session session(**target, std::cout, std::cerr);
     fill_prepare_stats(session.stats);
     session.interactive = true;
+    session.show_thread_state = vm.count("thread-state") > 0;
     if (auto r = session.stop(); !r) return report(r.error());
     std::cout << fmt::format("Attached to process {} ({} threads, CPython {}). The target is "
                              "stopped until you quit, detach or continue; `help` lists commands.\n",
@@ -240,10 +269,14 @@ int main(int argc, char** argv) {
     session.stats.snapshot_ms = cli::ms_between(read_start, cli::Clock::now());
     const auto render_start = cli::Clock::now();
     session.adopt_snapshot(std::move(read->snapshot));
+    session.json_output = json;
     int status = cli::kExitOk;
-    for (const auto& command : commands)
+    for (const auto& command : commands) {
+      session.current_command = command;
       if (!cli::execute(session, command)) status = cli::kExitCommandFailed;
+    }
     session.stats.render_ms = cli::ms_between(render_start, cli::Clock::now());
+    if (json) out << render::dump_json(session.json_document());
     std::cout << out.str();
     std::cout.flush();
     std::cerr << err.str();
@@ -270,6 +303,8 @@ int main(int argc, char** argv) {
   // so that everything they read lands in the page cache; then, after the
   // release, from that cache only, for the output.
   bool read_while_stopped = false, controls_target = false;
+  // JSON names every thread after its threading.Thread: objects to read.
+  read_while_stopped = json;
   for (const auto& command : commands) {
     read_while_stopped |= cli::needs_memory(command);
     const auto first = command.substr(0, command.find(' '));
@@ -280,11 +315,15 @@ int main(int argc, char** argv) {
   cli::Session session(**target, session_out, session_err);
   fill_prepare_stats(session.stats);
   session.release_after_read = !read_while_stopped;
+  session.show_thread_state = vm.count("thread-state") > 0;
+  session.json_output = json;
+  session.want_thread_names = json;
   if (auto r = session.stop(); !r) return report(r.error());
   auto run_commands = [&] {
     int status = cli::kExitOk;
     for (const auto& command : commands) {
       if (session.quit_requested) break;
+      session.current_command = command;
       if (!cli::execute(session, command)) status = cli::kExitCommandFailed;
     }
     return status;
@@ -311,6 +350,7 @@ int main(int argc, char** argv) {
   session.release();
   session.stats.render_ms = cli::ms_between(render_start, cli::Clock::now());
   if (status == cli::kExitOk && session.deadlock_found) status = cli::kExitDeadlock;
+  if (json) out << render::dump_json(session.json_document());
   std::cout << out.str();
   std::cout.flush();
   std::cerr << err.str();

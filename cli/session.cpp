@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "render/json_output.h"
+#include "render/value_repr.h"
 #include "shell.h"
 
 namespace pyattach::cli {
@@ -25,7 +29,12 @@ void hold_stop_for_tests() {
 std::atomic<bool> Session::interrupted{false};
 
 Session::Session(PreparedTarget& target, std::ostream& out_stream, std::ostream& err_stream)
-    : out(out_stream), err(err_stream), target_(target), source_files_(target.pid()) {}
+    : out(out_stream),
+      err(err_stream),
+      target_(target),
+      source_files_(target.pid()),
+      json_results_(std::make_unique<nlohmann::json>(nlohmann::json::array())),
+      json_errors_(std::make_unique<nlohmann::json>(nlohmann::json::array())) {}
 
 Session::~Session() { release(); }
 
@@ -61,6 +70,8 @@ Result<void> Session::stop() {
     stats.native_frames += t.native.size();
     stats.python_frames += t.python.size();
   }
+  names_read_ = fds_named_ = false;
+  if (want_thread_names) read_python_thread_names();
   return {};
 }
 
@@ -76,6 +87,68 @@ void Session::release(bool keep_values) {
     // by type and ml_meth); --stats counts them.
     target_.cache().freeze([](RemoteAddr) { return true; });
   }
+  name_syscall_fds();
+}
+
+namespace {
+
+// The name of the threading.Thread a thread runs: threading's _bootstrap(self)
+// is the outermost Python frame of every thread it starts, and self._name is
+// the name. Empty when the thread was not started by threading (the main
+// thread, C threads) or the object cannot be read: we never guess.
+std::string python_thread_name(cpython::ValueReader& values, const cpython::ThreadSnapshot& t) {
+  for (auto it = t.python.rbegin(); it != t.python.rend(); ++it) {
+    if (!it->readable || it->name != "_bootstrap" || !it->filename.ends_with("threading.py"))
+      continue;
+    auto locals = values.read_locals(it->address);
+    if (!locals) return {};
+    for (const auto& local : *locals) {
+      if (local.name != "self" || local.value.kind != cpython::ValueKind::kInstance) continue;
+      const auto& attrs = local.value.children;
+      for (std::size_t i = 0; i + 1 < attrs.size(); i += 2)
+        if (attrs[i].kind == cpython::ValueKind::kStr && attrs[i].text == "_name" &&
+            attrs[i + 1].kind == cpython::ValueKind::kStr)
+          return render::raw_text(attrs[i + 1].text);
+    }
+    return {};
+  }
+  return {};
+}
+
+}  // namespace
+
+void Session::add_json_result(std::string_view key, nlohmann::json value) {
+  if (dry_run) return;  // the pass that only fills the page cache
+  nlohmann::json result = {{"command", current_command}};
+  if (has_snapshot_ && selection_.thread < snapshot_.threads.size())
+    result["thread"] = selection_.thread + 1;
+  result[std::string(key)] = std::move(value);
+  json_results_->push_back(std::move(result));
+}
+
+void Session::add_json_error(std::string_view message) {
+  if (dry_run) return;
+  json_errors_->push_back({{"command", current_command}, {"message", message}});
+}
+
+nlohmann::json Session::json_document() {
+  name_syscall_fds();
+  nlohmann::json document = render::document_json(snapshot_);
+  document["results"] = *json_results_;
+  document["errors"] = *json_errors_;
+  return document;
+}
+
+void Session::read_python_thread_names() {
+  if (names_read_ || !values_ || !has_snapshot_) return;
+  for (auto& thread : snapshot_.threads) thread.python_name = python_thread_name(*values_, thread);
+  names_read_ = true;
+}
+
+void Session::name_syscall_fds() {
+  if (fds_named_ || !has_snapshot_) return;
+  cli::name_syscall_fds(snapshot_);
+  fds_named_ = true;
 }
 
 void Session::adopt_snapshot(cpython::ProcessSnapshot snapshot) {

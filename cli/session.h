@@ -7,6 +7,9 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "attach/stopped_process.h"
 #include "cpython/snapshot.h"
@@ -52,6 +55,12 @@ class Session {
   // frame at or after the selected frame (python-gdb.py stops at a C function
   // frame instead and answers "Unable to read information on python frame").
   const std::vector<std::size_t>* selected_python_frames() const;
+  // Reads every thread's threading.Thread name into the snapshot
+  // (ThreadSnapshot::python_name). Needs the target stopped; idempotent.
+  void read_python_thread_names();
+  // Names the fds of the threads' system calls from /proc/PID/fd; needs no
+  // stop (release() does it once the target runs). Idempotent.
+  void name_syscall_fds();
 
   // Copies the memory counters into stats.
   void collect_memory_stats();
@@ -64,6 +73,21 @@ class Session {
   bool dry_run = false;
   bool quit_requested = false;
   bool interactive = false;  // at the prompt: Ctrl-C cancels, not exits
+  // stop() reads threading.Thread names while the target is stopped.
+  bool want_thread_names = false;
+  // `thread apply` headers end with the thread's state (--thread-state).
+  bool show_thread_state = false;
+
+  // --format json: commands add results (and command_error its message)
+  // here instead of printing text; json_document() assembles the one
+  // document of the run (render/json_output.h).
+  bool json_output = false;
+  std::string current_command;  // the command line being run, for JSON results
+  // Appends {"command": current_command, "thread": selected thread number,
+  // KEY: value}.
+  void add_json_result(std::string_view key, nlohmann::json value);
+  void add_json_error(std::string_view message);
+  nlohmann::json json_document();
   int value_history = 0;  // gdb's $N counter for `p`
   bool deadlock_found = false;  // set by `deadlock`; one-shot exits kExitDeadlock
   // Set by the prompt's SIGINT handler; long commands poll it and stop early.
@@ -76,8 +100,10 @@ class Session {
   std::optional<cpython::ValueReader> values_;
   cpython::ProcessSnapshot snapshot_;
   bool has_snapshot_ = false;
+  bool names_read_ = false, fds_named_ = false;
   Selection selection_;
   SourceFiles source_files_;
+  std::unique_ptr<nlohmann::json> json_results_, json_errors_;
 };
 
 }  // namespace pyattach::cli

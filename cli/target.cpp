@@ -8,6 +8,7 @@
 #include <tuple>
 #include <unordered_map>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -15,12 +16,15 @@
 #include "attach/unwinder.h"
 #include "symbols/debug_files.h"
 #include "core/log.h"
+#include "core/syscalls.h"
 #include "cpython/debug_offsets.h"
+#include "cpython/gil.h"
 #include "cpython/offsets_cache.h"
 #include "cpython/offsets_table.h"
 #include "cpython/python_stack.h"
 #include "cpython/thread_frames.h"
 #include "find_interpreter.h"
+#include "cpython/thread_state.h"
 
 namespace pyattach::cli {
 namespace {
@@ -250,6 +254,19 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
   }
   const bool by_native_id = offsets_.tstate.native_thread_id != cpython::kAbsent;
   cpython::CodeCache codes;
+  // The GIL: one per runtime (<= 3.11) or per interpreter (3.12+).
+  std::map<RemoteAddr, std::optional<cpython::GilState>> gils;
+  auto gil_of = [&](RemoteAddr interp) {
+    if (offsets_.gil.runtime_gil != cpython::kAbsent) interp = RemoteAddr();
+    auto [it, fresh] = gils.try_emplace(interp);
+    if (fresh) {
+      if (auto gil = cpython::read_gil(cache_, offsets_, interpreter_.runtime, interp))
+        it->second = *gil;
+      else
+        log::get("cli")->info("GIL unreadable: {}", gil.error().message);
+    }
+    return it->second;
+  };
   for (const auto& thread : stopped.threads()) {
     StoppedCapture::Thread out;
     out.tid = thread.tid;
@@ -266,6 +283,7 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
                        : state.thread_id == thread.regs.fs_base;
       if (match) {
         out.tstate = state.tstate;
+        out.gil = gil_of(state.interp);
         break;
       }
     }
@@ -438,6 +456,16 @@ Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture c
                 .r8 = thread.regs.r8,
                 .r9 = thread.regs.r9};
     out.tstate = thread.tstate;
+    if (stopped_in_syscall(out.regs.orig_rax, out.regs.rax)) {
+      cpython::SyscallInfo call;
+      call.number = out.regs.orig_rax;
+      std::string_view name = syscall_name(call.number);
+      call.name = name.empty() ? fmt::format("syscall_{}", call.number) : std::string(name);
+      call.args = out.regs.syscall_args();
+      // fds are named after the target runs again (describe_syscalls).
+      call.description = describe_syscall(call.number, call.args, nullptr);
+      out.syscall = std::move(call);
+    }
     std::vector<NativeFrame> native;
     if (auto frames = unwinder.unwind(thread.tid, thread.regs, cache_)) {
       native = std::move(*frames);
@@ -445,9 +473,27 @@ Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture c
       out.warnings.push_back("native unwinding failed: " + frames.error().message);
     }
     cpython::build_thread_frames(out, native, std::move(thread.stack), context);
+    if (out.syscall && out.syscall->number == kSysRestartSyscall && !out.native.empty())
+      if (auto original = syscall_from_wrapper_name(out.native.front().symbol)) {
+        out.syscall->number = *original;
+        out.syscall->name = std::string(syscall_name(*original));
+        out.syscall->restarted = true;
+        out.syscall->description = describe_syscall(*original, out.syscall->args, nullptr);
+      }
+    cpython::classify_thread(out, out.tstate ? thread.gil : std::nullopt, offsets_,
+                             interpreter_.module_path);
     snapshot.threads.push_back(std::move(out));
   }
   return snapshot;
+}
+
+void name_syscall_fds(cpython::ProcessSnapshot& snapshot) {
+  const pid_t pid = snapshot.pid;
+  auto name_fd = [pid](int fd) { return attach::read_fd_target(pid, fd); };
+  for (auto& thread : snapshot.threads)
+    if (thread.syscall)
+      thread.syscall->description =
+          describe_syscall(thread.syscall->number, thread.syscall->args, name_fd);
 }
 
 }  // namespace pyattach::cli

@@ -19,6 +19,7 @@
 #include "attach/unwinder.h"
 #include "core/proc_maps.h"
 #include "core/result.h"
+#include "cpython/gil.h"
 #include "cpython/offsets.h"
 #include "cpython/python_stack.h"
 #include "cpython/runtime_locator.h"
@@ -53,6 +54,8 @@ struct StoppedCapture {
     user_regs_struct regs{};
     RemoteAddr tstate;
     cpython::PythonStack stack;
+    // The GIL of its interpreter, read while stopped; nullopt if unreadable.
+    std::optional<cpython::GilState> gil;
   };
   std::vector<Thread> threads;
   std::string error;  // non-empty: the thread states could not be read
@@ -133,5 +136,11 @@ class PreparedTarget {
   bool in_child_pid_namespace_ = false;
   std::string dwarf_file_;
 };
+
+// Re-describes every thread's system call with its fds named from
+// /proc/PID/fd ("read(fd=7 -> socket:[12345])"). Needs no stop: call it
+// after the target runs again, so the pause stays short (an fd closed
+// meanwhile keeps its bare number).
+void name_syscall_fds(cpython::ProcessSnapshot& snapshot);
 
 }  // namespace pyattach::cli

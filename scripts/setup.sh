@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libunwind-dev libdwarf-dev libelf-dev
           libboost-program-options-dev libspdlog-dev libfmt-dev doctest-dev
-          libedit-dev gdb strace python3)
+          libedit-dev gdb strace python3 nlohmann-json3-dev python3-jsonschema)
 # The fuzzer links clang's libFuzzer runtime (tests/fuzz/CMakeLists.txt).
 [[ "${PYATTACH_CMAKE_ARGS:-}" == *PYATTACH_FUZZ=ON* ]] && packages+=(libclang-rt-14-dev)
 missing=()

@@ -1,6 +1,7 @@
 #include "attach/proc.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -132,6 +133,16 @@ std::string read_thread_name(pid_t pid, pid_t tid) {
   std::string name = std::move(*text);
   while (!name.empty() && name.back() == '\n') name.pop_back();
   return name;
+}
+
+std::optional<std::string> read_fd_target(pid_t pid, int fd) {
+  if (fd < 0) return std::nullopt;
+  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  std::string target(4096, '\0');
+  ssize_t n = readlink(path.c_str(), target.data(), target.size());
+  if (n <= 0) return std::nullopt;
+  target.resize(static_cast<std::size_t>(n));
+  return target;
 }
 
 Result<std::vector<pid_t>> list_threads(pid_t pid) {

@@ -36,6 +36,10 @@ Result<ProcStatus> read_thread_status(pid_t pid, pid_t tid);
 Result<ProcStatus> parse_status(std::string_view text);
 // /proc/PID/task/TID/comm without the newline; empty if unreadable.
 std::string read_thread_name(pid_t pid, pid_t tid);
+// What fd `fd` of process `pid` points to: readlink of /proc/PID/fd/FD
+// ("socket:[12345]", "pipe:[678]", "/var/log/app.log", "anon_inode:[eventpoll]");
+// nullopt if it is closed or unreadable. At most 4096 bytes.
+std::optional<std::string> read_fd_target(pid_t pid, int fd);
 // Thread ids of /proc/PID/task: pid itself first (if it is still listed),
 // then the others in ascending numeric order. Fails with kNoSuchProcess when
 // /proc/PID does not exist. Bounded (at most 1<<20 entries).

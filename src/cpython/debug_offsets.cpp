@@ -11,6 +11,8 @@
 namespace pyattach::cpython {
 namespace {
 
+constexpr std::uint64_t kMaxGilStateSize = 4096;
+
 using FieldList = std::initializer_list<std::pair<const char*, std::uint64_t>>;
 
 // One struct of the header: its size must be sane and each offset inside it.
@@ -120,6 +122,20 @@ Result<void> validate_debug_offsets(const py313::DebugOffsets& h, const PythonVe
                             "1..{}",
                             u.asciiobject_size, u.size));
   if (auto bad = check_struct("gc", h.gc.size, {{"collecting", h.gc.collecting}}); !bad) return bad;
+  // gil_runtime_state_locked/_holder are offsets in PyInterpreterState of
+  // interp->_gil.locked/.last_holder; the GIL struct's size is not published
+  // (it is a few hundred bytes).
+  if (auto bad = check_struct("interpreter_state", i.size,
+                              {{"gil_runtime_state_locked", i.gil_runtime_state_locked},
+                               {"gil_runtime_state_holder", i.gil_runtime_state_holder}});
+      !bad)
+    return bad;
+  for (std::uint64_t field : {i.gil_runtime_state_locked, i.gil_runtime_state_holder})
+    if (field < i.gil_runtime_state || field - i.gil_runtime_state >= kMaxGilStateSize)
+      return fail(ErrorCode::kCorruptData,
+                  fmt::format("_Py_DebugOffsets: a GIL field at {} is not within {} bytes "
+                              "after interpreter_state.gil_runtime_state ({})",
+                              field, kMaxGilStateSize, i.gil_runtime_state));
   return {};
 }
 
@@ -161,6 +177,14 @@ void apply_debug_offsets(const py313::DebugOffsets& h, Offsets& o) {
   o.unicode.state_offset = h.unicode_object.state;
   o.unicode.length_offset = h.unicode_object.length;
   o.unicode.ascii_size = h.unicode_object.asciiobject_size;
+  o.gil.interp_gil = h.interpreter_state.ceval_gil;
+  // Published relative to PyInterpreterState (interp->_gil.locked); the
+  // Offsets are relative to struct _gil_runtime_state. validate_debug_offsets
+  // checked that both lie after gil_runtime_state.
+  o.gil.locked = h.interpreter_state.gil_runtime_state_locked -
+                 h.interpreter_state.gil_runtime_state;
+  o.gil.last_holder = h.interpreter_state.gil_runtime_state_holder -
+                      h.interpreter_state.gil_runtime_state;
 }
 
 Result<Offsets> DebugOffsetsSource::load(const PythonVersion& version) const {

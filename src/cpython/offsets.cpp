@@ -115,6 +115,16 @@ void load_value_offsets(const TypeLayouts& layouts, Offsets& o) {
   want(o.thread_lock.rlock_lock, "rlockobject", "rlock_lock");
   want(o.thread_lock.rlock_owner, "rlockobject", "rlock_owner");
   want(o.thread_lock.rlock_count, "rlockobject", "rlock_count");
+  if (v.at_least(3, 12))
+    want(o.gil.interp_gil, "PyInterpreterState", "ceval.gil");
+  else
+    want(o.gil.runtime_gil, "_PyRuntimeState", "ceval.gil");
+  want(o.gil.locked, "_gil_runtime_state", "locked");
+  want(o.gil.last_holder, "_gil_runtime_state", "last_holder");
+  want(o.gil.cond, "_gil_runtime_state", "cond");
+  want(o.gil.mutex, "_gil_runtime_state", "mutex");
+  want(o.gil.switch_cond, "_gil_runtime_state", "switch_cond");
+  want(o.gil.switch_mutex, "_gil_runtime_state", "switch_mutex");
   if (!absent.empty())
     log::get("cpython")->debug("CPython {}: no debug info for {} value field(s), first {}",
                                v.to_string(), absent.size(), absent.front());
@@ -155,7 +165,9 @@ std::vector<std::string> TypeLayoutOffsetsSource::wanted_types() {
           "PyMethodObject", "PyModuleObject", "PyCellObject", "wrapperobject",
           "PyWrapperDescrObject", "wrapperbase",
           // Locks (locks.h).
-          "PyTryBlock", "lockobject", "rlockobject"};
+          "PyTryBlock", "lockobject", "rlockobject",
+          // Thread state.
+          "_gil_runtime_state"};
 }
 
 Result<Offsets> TypeLayoutOffsetsSource::load(const PythonVersion& v) const {

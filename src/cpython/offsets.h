@@ -163,6 +163,17 @@ struct Offsets {
     std::uint64_t rlock_owner = kAbsent;  // PyThread_get_thread_ident() of the owner
     std::uint64_t rlock_count = kAbsent;
   } thread_lock;
+  // --- The GIL (thread state). Optional like the value layer: without it a
+  // thread's relation to the GIL is "unknown".
+  struct {
+    std::uint64_t runtime_gil = kAbsent;  // _PyRuntimeState.ceval.gil: the struct (<=3.11)
+    std::uint64_t interp_gil = kAbsent;   // PyInterpreterState.ceval.gil: a pointer (3.12+)
+    // struct _gil_runtime_state. The condition variables' futex words lie in
+    // [cond, mutex) and [switch_cond, switch_mutex).
+    std::uint64_t locked = kAbsent, last_holder = kAbsent;
+    std::uint64_t cond = kAbsent, mutex = kAbsent, switch_cond = kAbsent,
+                  switch_mutex = kAbsent;
+  } gil;
 };
 
 // Visits every field of `o` but `version`, in declaration order, as
@@ -298,6 +309,14 @@ void for_each_field(O& o, F&& f) {
   PYATTACH_OFFSETS_FIELD(thread_lock, rlock_lock);
   PYATTACH_OFFSETS_FIELD(thread_lock, rlock_owner);
   PYATTACH_OFFSETS_FIELD(thread_lock, rlock_count);
+  PYATTACH_OFFSETS_FIELD(gil, runtime_gil);
+  PYATTACH_OFFSETS_FIELD(gil, interp_gil);
+  PYATTACH_OFFSETS_FIELD(gil, locked);
+  PYATTACH_OFFSETS_FIELD(gil, last_holder);
+  PYATTACH_OFFSETS_FIELD(gil, cond);
+  PYATTACH_OFFSETS_FIELD(gil, mutex);
+  PYATTACH_OFFSETS_FIELD(gil, switch_cond);
+  PYATTACH_OFFSETS_FIELD(gil, switch_mutex);
 #undef PYATTACH_OFFSETS_FIELD
 }
 

@@ -62,6 +62,7 @@ Result<std::vector<ThreadStateInfo>> read_thread_states(const RemoteMemory& memo
       if (!seen_tstates.insert(ts).second) break;
       ThreadStateInfo info;
       info.tstate = ts;
+      info.interp = is;
       auto tid = read_field<std::uint64_t>(memory, ts, o.tstate.thread_id);
       if (!tid) {
         log::get("cpython")->warn("unreadable thread state at {:#x}", ts.as_int());

@@ -15,6 +15,7 @@ namespace pyattach::cpython {
 
 struct ThreadStateInfo {
   RemoteAddr tstate;
+  RemoteAddr interp;                   // its PyInterpreterState
   std::uint64_t thread_id = 0;         // pthread_t
   std::uint64_t native_thread_id = 0;  // LWP, 3.11+; 0 before
 };

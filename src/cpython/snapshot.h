@@ -76,6 +76,11 @@ struct SyscallInfo {
   std::int64_t number = -1;
   std::string name;  // "read"; "syscall_N" when the number is unknown
   std::array<std::uint64_t, 6> args{};
+  // The thread was stopped before (by us or a debugger) inside this call, and
+  // the kernel resumed it as restart_syscall: number and name are those of
+  // the original call as its libc wrapper frame names it; the argument
+  // registers still hold its arguments.
+  bool restarted = false;
   // "read(fd=7 -> socket:[12345])", "futex(0x7f..., FUTEX_WAIT_BITSET_PRIVATE)"
   std::string description;
 };
