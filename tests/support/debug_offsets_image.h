@@ -14,8 +14,11 @@ inline cpython::py313::DebugOffsets header_from(const cpython::Offsets& o) {
   std::memcpy(h.cookie, "xdebugpy", 8);
   h.version = 0x030D00F0;
   h.runtime_state = {200000, 8, o.runtime.interpreters_head};
-  h.interpreter_state = {100000, 8, o.interp.next, o.interp.threads_head, 64, 72, 80, 88, 96,
-                         104, 0, 8, 16};
+  // The GIL fields: ceval.gil, interp->_gil at 10000, and _gil.locked /
+  // _gil.last_holder published relative to PyInterpreterState.
+  h.interpreter_state = {100000, 8, o.interp.next, o.interp.threads_head, 64, 72, 80, 88,
+                         o.gil.interp_gil, 10000, 0, 10000 + o.gil.locked,
+                         10000 + o.gil.last_holder};
   h.thread_state = {400,        0,  o.tstate.next, o.tstate.interp, o.tstate.current_frame,
                     o.tstate.thread_id, o.tstate.native_thread_id, 200, 100};
   h.interpreter_frame = {80, o.iframe.previous, o.iframe.code, o.iframe.instr,
