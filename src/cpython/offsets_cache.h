@@ -25,7 +25,7 @@ namespace pyattach::cpython {
 // unwritable or missing directory only costs the cache.
 class OffsetsCache {
  public:
-  static constexpr int kFormatVersion = 2;  // 2: cfunction.vectorcall, type_slots.tp_call
+  static constexpr int kFormatVersion = 3;  // 2: cfunction.vectorcall, type_slots.tp_call; 3: gil.*
 
   explicit OffsetsCache(std::filesystem::path directory) : directory_(std::move(directory)) {}
 
