@@ -1,5 +1,6 @@
 // deadlock: the wait-for graph of the stopped target, its cycles and GIL stalls.
 #include "command.h"
+#include "core/syscalls.h"
 #include "cpython/deadlock.h"
 #include "cpython/locks.h"
 #include "render/deadlock_report.h"
@@ -8,12 +9,13 @@
 namespace pyattach::cli {
 namespace {
 
-// The futex word a thread sleeps on: the first argument of its futex(2)
-// call (interrupted by the stop, the call is still in orig_rax).
+// The futex word a thread sleeps on: the first argument of the futex(2)
+// call it is blocked in (the thread-state layer decoded the call, including
+// one the kernel resumed as restart_syscall after an earlier stop).
 RemoteAddr futex_word(const cpython::ThreadSnapshot& thread) {
-  constexpr std::int64_t kFutexSyscall = 202;  // x86-64
-  if (thread.regs.orig_rax != kFutexSyscall) return RemoteAddr();
-  return RemoteAddr(thread.regs.rdi);
+  static const std::optional<std::int64_t> kFutex = syscall_number("futex");
+  if (!kFutex || !thread.syscall || thread.syscall->number != *kFutex) return RemoteAddr();
+  return RemoteAddr(thread.syscall->args[0]);
 }
 
 class Deadlock final : public Command {
@@ -36,6 +38,7 @@ class Deadlock final : public Command {
            "deadlock, 0 when not.";
   }
   bool needs_memory() const override { return true; }
+  bool supports_json() const override { return true; }
   bool run(Session& session, std::string_view args) const override {
     if (!trim(args).empty()) return command_error(session, "Usage: deadlock");
     auto* values = session.values();
@@ -60,7 +63,10 @@ class Deadlock final : public Command {
     for (const auto& t : snapshot.threads)
       input.python_names.push_back(!t.python_name.empty() ? t.python_name
                                                            : python_thread_name(session, t));
-    render::print_deadlock_report(session.out, input);
+    if (session.json_output)
+      session.add_json_result("deadlock", render::deadlock_json(input));
+    else
+      render::print_deadlock_report(session.out, input);
     if (findings.deadlocked()) session.deadlock_found = true;
     return true;
   }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cpython/deadlock.h"
 #include "cpython/locks.h"
 #include "cpython/snapshot.h"
@@ -29,5 +31,11 @@ std::string lock_repr(const cpython::LockState& lock);
 std::string thread_label(const DeadlockReportInput& in, std::size_t thread);
 
 void print_deadlock_report(std::ostream& out, const DeadlockReportInput& in);
+
+// The same findings for --format json (docs/pyattach-output.schema.json,
+// $defs/deadlock): {"deadlocked", "cycles": [[edge...]...], "behind_cycles",
+// "gil_stall", "held_by_gil_waiter", "other_waits"}; threads are gdb's
+// numbers, locks carry repr, type and address.
+nlohmann::json deadlock_json(const DeadlockReportInput& in);
 
 }  // namespace pyattach::render

@@ -414,6 +414,28 @@ def check_running(target, timeout=5.0):
 # Tools
 
 
+OUTPUT_SCHEMA = os.path.join(os.path.dirname(os.path.dirname(LIVE_DIR)), "docs",
+                             "pyattach-output.schema.json")
+
+
+def load_output_validator():
+    """(validator, None) for docs/pyattach-output.schema.json (JSON Schema draft
+    2020-12, python3-jsonschema), or (None, why) when jsonschema is missing."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None, "python3-jsonschema is not installed (scripts/setup.sh installs it)"
+    with open(OUTPUT_SCHEMA) as f:
+        schema = json.load(f)
+    return jsonschema.Draft202012Validator(schema), None
+
+
+def schema_errors(validator, document):
+    """The first five ways `document` breaks the schema, as text."""
+    return ["%s: %s" % ("/".join(str(p) for p in e.absolute_path), e.message)
+            for e in validator.iter_errors(document)][:5]
+
+
 def run_pyattach(binary, pid, args, cwd=None, env=None):
     """Runs `binary -p PID args...`; env: extra environment variables."""
     if not binary or not os.access(binary, os.X_OK):

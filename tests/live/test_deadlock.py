@@ -9,7 +9,14 @@ native ids, id() of each lock and the lines marked # ACQUIRE / # WAIT; the
 test checks the exact cycles (threads in order, the lock each waits for by
 address, the line where each waits, the holder, exact or inferred, and the
 line where the holder acquired it), the threads waiting behind a cycle, the
-"No deadlock found." answer and the exit status (11 deadlock, 0 none).
+"No deadlock found." answer and the exit status (11 deadlock, 0 none). Two
+GIL scenarios: a thread holding the GIL in ctypes.PyDLL(None).sleep with
+others waiting for the GIL behind it, and the same stall whose victim holds a
+Lock (in a `with` block) that another thread waits for.
+
+Every scenario is also run with `--format json deadlock`: the document must
+validate against docs/pyattach-output.schema.json and say what the text says
+(same cycles, edges, holders, lines, GIL stall, exit status).
 """
 
 import json
@@ -70,7 +77,7 @@ class ScenarioTarget:
             if time.monotonic() > deadline:
                 raise harness.TargetError("reporter of %s did not exit" % self.scenario)
             time.sleep(0.01)
-        if self.scenario == "gil":
+        if self.scenario.startswith("gil"):
             # The holder takes the GIL after the report; wait until it sleeps
             # in the C call and every other thread is asleep too.
             self.wait_all_asleep(deadline)
@@ -138,13 +145,15 @@ ACQ_IN_RE = re.compile(r"^      acquired in (\S+) \((.*)\), now at line (\d+|\?)
 THROUGH_RE = re.compile(r"^      through (.*)$")
 GIL_RE = re.compile(r"^GIL stall: " + THREAD + " holds the GIL while blocked in native code")
 GIL_WAITERS_RE = re.compile(r"^  waiting for the GIL behind it: (.*)$")
+BEHIND_GIL_RE = re.compile(r"^" + THREAD + r" waits for a lock held by " + THREAD +
+                           r", which waits for the GIL$")
 
 
 def parse_report(text):
     """{"cycles": [[edge...]...], "behind": [...], "other": [...], "no_deadlock": bool,
     "gil_holder": lwp or None, "gil_waiters": [lwp...]}; edge = dict."""
     out = {"cycles": [], "behind": [], "other": [], "no_deadlock": False,
-           "gil_holder": None, "gil_waiters": [], "unparsed": []}
+           "gil_holder": None, "gil_waiters": [], "held_by_gil_waiter": [], "unparsed": []}
     section = None
     edge = None
     for line in text.splitlines():
@@ -171,6 +180,11 @@ def parse_report(text):
         m = GIL_WAITERS_RE.match(line)
         if m:
             out["gil_waiters"] = [int(x) for x in re.findall(r"\(LWP (\d+),", m.group(1))]
+            continue
+        m = BEHIND_GIL_RE.match(line)
+        if m:
+            out["held_by_gil_waiter"].append((int(m.group(2)), int(m.group(4))))
+            section, edge = None, None
             continue
         m = EDGE_RE.match(line)
         if m and section is not None:
@@ -202,6 +216,57 @@ def parse_report(text):
                 if line.strip() not in ("holder unknown",) and not line.startswith("      joining"):
                     out["unparsed"].append(line)
     return out
+
+
+def json_edge(e):
+    """A wait_edge of the JSON report in parse_report's shape."""
+    def place(p, line_as_text=True):
+        if p is None:
+            return None
+        line = p["line"]
+        return (p["file"], str(line) if line is not None else (None if not line_as_text else "?"),
+                p["function"])
+    out = {"lwp": e["tid"], "lock": int(e["lock"]["address"], 16) if e["lock"] else None,
+           "evidence": e["evidence"],
+           "through": ", ".join("%s.%s() of <%s object at remote %s>" % (
+               w["type"], w["method"], w["type"], w["address"]) for w in e["through"]),
+           "holder": e["holder"]["tid"] if e["holder"] else None}
+    if e["waits_at"]:
+        out["wait_line"] = place(e["waits_at"])
+    if e["holder"]:
+        out["certainty"] = e["holder"]["certainty"]
+        out["how"] = e["holder"]["how"]
+        if e["holder"]["acquired_at"]:
+            out["acquired"] = place(e["holder"]["acquired_at"], line_as_text=False)
+    return out
+
+
+def report_from_json(d):
+    """The `deadlock` result of a --format json document in parse_report's shape."""
+    gil = d["gil_stall"]
+    return {"cycles": [[json_edge(e) for e in c] for c in d["cycles"]],
+            "behind": [json_edge(e) for e in d["behind_cycles"]],
+            "other": [json_edge(e) for e in d["other_waits"]],
+            "no_deadlock": not d["deadlocked"],
+            "gil_holder": gil["holder"]["tid"] if gil else None,
+            "gil_waiters": [w["tid"] for w in gil["waiters"]] if gil else [],
+            "held_by_gil_waiter": [(x["waiter"]["tid"], x["holder"]["tid"])
+                                   for x in d["held_by_gil_waiter"]],
+            "unparsed": []}
+
+
+def comparable(report):
+    """What text and JSON must agree on (the text keeps only what it prints)."""
+    keys = ("lwp", "lock", "evidence", "through", "holder", "wait_line", "certainty", "how",
+            "acquired")
+    def edge(e):
+        return {k: e.get(k) for k in keys}
+    return {"cycles": [[edge(e) for e in c] for c in report["cycles"]],
+            "behind": [edge(e) for e in report["behind"]],
+            "other": [edge(e) for e in report["other"]],
+            "no_deadlock": report["no_deadlock"], "gil_holder": report["gil_holder"],
+            "gil_waiters": report["gil_waiters"],
+            "held_by_gil_waiter": report["held_by_gil_waiter"]}
 
 
 # ----------------------------------------------------------------------------
@@ -305,19 +370,38 @@ def expectations(t):
                              through="threading.Event.wait() of <threading.Event object at "
                                      "remote %s>" % t.report["locks"]["never"])]
         return [], [], other, 0
+    if s in ("gil", "gil_lock"):
+        return [], [], [], EXIT_DEADLOCK
     raise AssertionError(s)
+
+
+def gil_expectations(t):
+    """(GIL holder LWP, LWPs that must wait behind it, [(waiter, holder)] of
+    held_by_gil_waiter, other waits) or None when the scenario has no GIL stall."""
+    if t.scenario == "gil":
+        return t.lwp("gil_holder"), [t.lwp("spinner1"), t.lwp("spinner2")], [], []
+    if t.scenario == "gil_lock":
+        waiter = expect_edge(t, "lock_waiter", "gil_lock_waiter", t.lock("g"), "lock_spinner",
+                             "inferred", "gil_lock_spinner")
+        return (t.lwp("gil_holder"), [t.lwp("lock_spinner")],
+                [(t.lwp("lock_waiter"), t.lwp("lock_spinner"))], [waiter])
+    return None
 
 
 # ----------------------------------------------------------------------------
 # Cases
 
-SCENARIOS = ("lock_pair", "rlock_pair", "ring", "condition", "queue", "join", "no_deadlock")
+SCENARIOS = ("lock_pair", "rlock_pair", "ring", "condition", "queue", "join", "no_deadlock",
+             "gil", "gil_lock")
 
 
-def run_scenario(ctx, case, interp, scenario, env):
+def run_scenario(ctx, case, interp, scenario, env, validator):
     with ScenarioTarget(interp, scenario, ctx.workdir) as t:
         r = harness.run_pyattach(ctx.pyattach, t.proc.pid, ["deadlock"], env=env)
         want_cycles, want_behind, want_other, want_status = expectations(t)
+        gil = gil_expectations(t)
+        if gil:
+            want_other = want_other + gil[3]
         case.check("exit status %d" % want_status, r.rc == want_status,
                    "got %s\n%s\n%s" % (r.rc, r.stdout, r.stderr))
         got = parse_report(r.stdout)
@@ -329,8 +413,10 @@ def run_scenario(ctx, case, interp, scenario, env):
             check_edges(case, "cycle %d" % (i + 1), g, w, ordered_cycle=True)
         if want_behind or got["behind"]:
             check_edges(case, "behind the cycle", got["behind"], want_behind)
-        if not want_cycles:
+        if not want_cycles and not gil:
             case.check("says No deadlock found.", got["no_deadlock"], r.stdout)
+        else:
+            case.check("does not say No deadlock found.", not got["no_deadlock"], r.stdout)
         # The other waits: the expected ones at least (helper threads may wait too).
         others = {e["lwp"]: e for e in got["other"]}
         for w in want_other:
@@ -339,9 +425,45 @@ def run_scenario(ctx, case, interp, scenario, env):
                 problems = edge_problems(g, w)
                 case.check("%s waits and is held as expected" % w["name"], not problems,
                            "\n".join(problems) + "\n--- output:\n" + r.stdout)
+        got_gil_holder = got["gil_holder"]
+        if gil:
+            holder, waiters, behind_gil, _ = gil
+            case.check("GIL stall: the holder", got_gil_holder == holder,
+                       "got LWP %s, want %s\n%s" % (got_gil_holder, holder, r.stdout))
+            case.check("GIL stall: waiters %s behind it" % waiters,
+                       set(waiters) <= set(got["gil_waiters"]) and
+                       holder not in got["gil_waiters"], r.stdout)
+            case.check("locks held by GIL waiters: %s" % behind_gil,
+                       got["held_by_gil_waiter"] == behind_gil, r.stdout)
+        else:
+            case.check("no GIL stall", got_gil_holder is None and not got["held_by_gil_waiter"],
+                       r.stdout)
+        check_json(ctx, case, t, env, validator, got, r.rc)
         problems = untouched(t)
         case.check("target running and untraced", not problems, "\n".join(problems))
         case.say("  pyattach deadlock took %.2fs" % r.seconds)
+
+
+def check_json(ctx, case, t, env, validator, text_report, text_rc):
+    r = harness.run_pyattach(ctx.pyattach, t.proc.pid, ["--format", "json", "deadlock"], env=env)
+    case.check("JSON: same exit status as text", r.rc == text_rc,
+               "got %s, text %s\n%s" % (r.rc, text_rc, r.stderr))
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError as e:
+        case.check("JSON: parses", False, "%s\n%s" % (e, r.stdout[:2000]))
+        return
+    if validator is not None:
+        errors = harness.schema_errors(validator, doc)
+        case.check("JSON: validates against the schema", not errors, "\n".join(errors))
+    results = [x for x in doc.get("results", []) if "deadlock" in x]
+    if not case.check("JSON: one deadlock result", len(results) == 1, r.stdout[:2000]):
+        return
+    got = comparable(report_from_json(results[0]["deadlock"]))
+    want = comparable(text_report)
+    diff = [k for k in want if got[k] != want[k]]
+    case.check("JSON: says what the text says", not diff,
+               "\n".join("%s:\n  json %s\n  text %s" % (k, got[k], want[k]) for k in diff))
 
 
 def make_cases(ctx):
@@ -352,11 +474,14 @@ def make_cases(ctx):
             exe, version = probed
             interps.append((harness.Interpreter(exe, version, "debian-%d.%d.%d-nodebug" % version,
                                                 None), {"PYATTACH_DEBUG_DIRS": "/nonexistent"}))
+    validator, why = harness.load_output_validator()
     cases = []
     for interp, env in interps:
         for scenario in SCENARIOS:
             def fn(case, interp=interp, scenario=scenario, env=env):
-                run_scenario(ctx, case, interp, scenario, env)
+                if validator is None:
+                    case.check("JSON schema validator available", False, why)
+                run_scenario(ctx, case, interp, scenario, env, validator)
             cases.append(harness.Case("deadlock/%s/%s" % (interp.label, scenario), interp, fn,
                                       keywords=(scenario,)))
     return cases

@@ -38,26 +38,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
 TARGET = os.path.join(H.LIVE_DIR, "state", "thread_state_target.py")
-SCHEMA = os.path.join(os.path.dirname(os.path.dirname(H.LIVE_DIR)), "docs",
-                      "pyattach-output.schema.json")
 STRIPPED = "/usr/bin/python3.11"
 EXIT_USAGE = 2
 
 
-def load_validator():
-    """A Draft 2020-12 validator from /usr/bin/python3's jsonschema, or the reason it is missing."""
-    try:
-        import jsonschema
-    except ImportError:
-        return None, "python3-jsonschema is not installed (scripts/setup.sh installs it)"
-    with open(SCHEMA) as f:
-        schema = json.load(f)
-    return jsonschema.Draft202012Validator(schema), None
-
-
-def schema_errors(validator, document):
-    return ["%s: %s" % ("/".join(str(p) for p in e.absolute_path), e.message)
-            for e in validator.iter_errors(document)][:5]
+load_validator = H.load_output_validator
+schema_errors = H.schema_errors
 
 
 class StateTarget:

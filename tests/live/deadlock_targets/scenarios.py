@@ -129,6 +129,20 @@ def gil_spinner():
         n += 1  # WAIT
 
 
+def gil_lock_spinner():
+    with locks["g"]:  # ACQUIRE
+        spinner_holds.set()
+        n = 0
+        while True:  # WAIT
+            n += 1  # WAIT
+
+
+def gil_lock_waiter():
+    spinner_holds.wait()
+    with locks["g"]:  # WAIT: its holder waits for the GIL
+        pass
+
+
 def main_sleeps():
     time.sleep(1e6)  # WAIT
 
@@ -137,6 +151,7 @@ barrier = None
 joiner_holds = threading.Event()
 holder_ready = threading.Event()
 gil_go = threading.Event()
+spinner_holds = threading.Event()
 
 
 def start(name, fn, *args):
@@ -189,6 +204,13 @@ def setup(scenario):
         start("spinner1", gil_spinner)
         start("spinner2", gil_spinner)
         return main_sleeps
+    if scenario == "gil_lock":
+        # A GIL stall whose victim holds a lock another thread waits for.
+        locks.update(g=threading.Lock())
+        start("gil_holder", gil_holder)
+        start("lock_spinner", gil_lock_spinner)
+        start("lock_waiter", gil_lock_waiter)
+        return main_sleeps
     sys.exit("unknown scenario %r" % scenario)
 
 
@@ -223,7 +245,7 @@ def report(path, scenario, main_native_id):
     idents = [(n, t.ident, t.native_id) for n, t in threads.items()]
     if "main" in waiting:
         idents.append(("main", threading.main_thread().ident, main_native_id))
-    if scenario != "gil":
+    if not scenario.startswith("gil"):
         stable = 0
         deadline = time.monotonic() + 30
         while stable < 4 and time.monotonic() < deadline:
@@ -244,7 +266,7 @@ def report(path, scenario, main_native_id):
     with open(tmp, "w") as f:
         json.dump(out, f, indent=1)
     os.replace(tmp, path)
-    if scenario == "gil":
+    if scenario.startswith("gil"):
         gil_go.set()
 
 
