@@ -252,3 +252,32 @@ TEST_CASE("stripped: an unnamed frame gets the built-in line only when ml_meth p
   // And the proof holds again once restored.
   CHECK(run(frames).native[1].other_python_info == line);
 }
+
+TEST_CASE("an LTO-renamed trampoline (Debian: cfunction_call.lto_priv.0) gets the built-in line") {
+  Offsets o = synthetic_offsets(11);
+  o.cfunction = {16, 24, 0, 8};  // m_ml, m_self, ml_name, ml_meth
+  PythonImage image(o);
+  auto type_builtin = image.alloc(64);
+  auto ml_name = image.alloc(16);
+  image.memory.write_bytes(ml_name, std::string_view("reduce\0", 7));
+  auto ml = image.alloc(32);
+  image.put_u64(ml + o.cfunction.ml_name, ml_name);
+  image.put_u64(ml + o.cfunction.ml_meth, 0x1000);
+  auto func = image.alloc(64);
+  image.put_u64(func + o.object.ob_type, type_builtin);
+  image.put_u64(func + o.cfunction.m_ml, ml);  // m_self NULL: a built-in function
+  FakeSymbols symbols;
+  symbols.functions = {{0x1000, "functools_reduce.lto_priv.0"},
+                       {0x2000, "cfunction_call.lto_priv.0"},
+                       {0x3000, "_PyEval_EvalFrameDefault.constprop.0"}};
+  std::vector<NativeFrame> frames = {native(0x1010, 0x7000, 0x7100),
+                                     native(0x2010, 0x7100, 0x7200),
+                                     native(0x3010, 0x7200, 0x7300)};
+  frames[1].callee_saved[static_cast<int>(CalleeSaved::r12)] = func;
+  FrameContext context{image.memory, o, symbols, RemoteAddr(type_builtin), RemoteAddr()};
+  ThreadSnapshot thread;
+  build_thread_frames(thread, frames, PythonStack{}, context);
+  CHECK(thread.native[1].other_python_info == "<built-in function reduce>");
+  CHECK(thread.native[1].symbol == "cfunction_call.lto_priv.0");  // bt prints the ELF name
+  CHECK(thread.native[2].is_eval);
+}
