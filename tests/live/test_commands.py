@@ -738,7 +738,13 @@ def check_frame_numbers(case, tag, lines, bt, label):
                not problems, "\n".join(problems))
 
 
-def run_case(case, ctx):
+VARIANT_KINDS = ("plain", "locals", "walk", "p", "nearest-gdb")
+
+
+def run_case(case, ctx, variants=()):
+    """variants: (name, ctx) pairs whose pyattach plays the same script on the same
+    process after the main run and must print the same Python-level sections
+    (all but the thread/frame/info lines, which name C functions)."""
     interp = case.interp
     with H.Target(interp, TARGET, ctx.workdir) as target:
         with open(target.ready_path + ".values.json") as f:
@@ -802,6 +808,20 @@ def run_case(case, ctx):
         case.check("the same script through /proc/PID/mem (PYATTACH_NO_PROCESS_VM_READV=1) prints the same",
                    fb.rc == 0 and not diffs, fb.describe() + "\nsections that differ: %s" % diffs[:10])
         H.check_running(target)
+        for vname, vctx in variants:
+            vr, v_outs = run_pa_script(vctx, pid, sections, sep_lines)
+            ok = vr.rc == 0 and not vr.timed_out and len(v_outs) >= len(sections)
+            bad = [(s, H.strip_blank_edges(o)) for s, o in zip(sections, v_outs)
+                   if s.kind in VARIANT_KINDS and H.strip_blank_edges(o) != s.pa]
+            detail = vr.describe()
+            if ok and bad:
+                detail += "\n%d sections differ, the first: %s\n%s" % (
+                    len(bad), bad[0][0].name, H.diff(bad[0][0].pa, bad[0][1], "main run", vname))
+            n = sum(1 for s in sections if s.kind in VARIANT_KINDS)
+            case.check("the same script with %s prints the same (%d sections)" % (vname, n),
+                       ok and not bad, detail)
+            problems = H.check_running(target)
+            case.check("target running after pyattach with %s" % vname, not problems, "\n".join(problems))
 
         dump = os.path.join(ctx.workdir, "commands-%s.json" % interp.label.replace("/", "_"))
         with open(dump, "w") as f:
