@@ -218,6 +218,14 @@ def _on_signal(signum, frame):
     raise SystemExit(128 + signum)
 
 
+# A sanitizer report on a captured stderr (UBSan's always land there: GCC 12's
+# libubsan ignores log_path when ASan is linked too); see route_sanitizer_reports().
+SANITIZER_REPORT_RE = re.compile(r"^.*(runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer).*$",
+                                 re.M)
+_sanitizer_outputs = []
+_sanitizer_lock = threading.Lock()
+
+
 class CmdResult:
     def __init__(self, argv, rc, stdout, stderr, seconds, timed_out):
         self.argv = argv
@@ -226,6 +234,10 @@ class CmdResult:
         self.stderr = stderr
         self.seconds = seconds
         self.timed_out = timed_out
+        # Every captured run is checked here, so no test can read past a report.
+        if SANITIZER_REPORT_RE.search(stderr):
+            with _sanitizer_lock:
+                _sanitizer_outputs.append("$ %s\n%s" % (" ".join(argv), stderr))
 
     def describe(self):
         s = "$ %s\n  -> exit %s in %.2fs%s" % (
@@ -712,6 +724,38 @@ def without_line_numbers(lines, file_re=PYBT_FILE_RE):
 
 
 # ----------------------------------------------------------------------------
+# Sanitizer reports
+
+
+def route_sanitizer_reports():
+    """Sends any ASan/LSan report of a sanitized pyattach (scripts/test.sh
+    PYATTACH_SANITIZE=1) to files in a fresh directory, returned. Many pyattach runs
+    have their stderr discarded (test_faults.py) or parsed for one line, and a report
+    must fail the run whatever the test reads: sanitizer_reports() fails it at the end
+    (UBSan's reports stay on stderr: CmdResult catches them, and a UBSan exit is 87).
+    The directory is world-writable (sticky) because some runs are as nobody
+    (test_permissions.py, test_errors.py), and a sanitizer that cannot open its log
+    file dies. Harmless for an unsanitized binary: nothing reads these variables."""
+    log_dir = tempfile.mkdtemp(prefix="pyattach-sanitizer-")
+    os.chmod(log_dir, 0o1777)
+    prefix = os.path.join(log_dir, "report")
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        os.environ[var] = ":".join(o for o in [os.environ.get(var, ""), "log_path=" + prefix] if o)
+    return log_dir
+
+
+def sanitizer_reports(log_dir):
+    """The reports written under route_sanitizer_reports()'s directory, as
+    (file, text); removes the directory."""
+    reports = []
+    for path in sorted(glob.glob(os.path.join(log_dir, "report*"))):
+        with open(path, errors="replace") as f:
+            reports.append((path, f.read()))
+    shutil.rmtree(log_dir, ignore_errors=True)
+    return reports
+
+
+# ----------------------------------------------------------------------------
 # Test runner
 
 
@@ -855,6 +899,7 @@ def main(description, make_cases, argv=None):
         for c in cases:
             print(c.name)
         return 0
+    sanitizer_dir = route_sanitizer_reports()
     if blocker:
         print("SKIPPED: ALL LIVE TESTS NOT RUN: %s" % blocker)
         cases = []
@@ -887,6 +932,11 @@ def main(description, make_cases, argv=None):
     finally:
         kill_all()
 
+    for output in _sanitizer_outputs:
+        failures.append("SANITIZER REPORT on a captured stderr:\n%s" % indent(output.rstrip(), "    | "))
+    for path, text in sanitizer_reports(sanitizer_dir):
+        failures.append("SANITIZER REPORT from pyattach (%s):\n%s" % (os.path.basename(path),
+                                                                       indent(text.rstrip(), "    | ")))
     passed = sum(c.passed for c in cases)
     failed = sum(c.failed for c in cases) + len(failures)
     skipped = [(c.name, s) for c in cases for s in c.skipped]

@@ -146,7 +146,8 @@ def calibrate(ctx, target):
                 now = time.monotonic()
                 first = first or now
                 last = now
-        timings[i] = (time.monotonic() - start, max(last - first if first else 0.0, 0.001))
+        timings[i] = (time.monotonic() - start, max(last - first if first else 0.0, 0.001),
+                      proc.returncode)
         H._kill_group(proc)
     return timings
 
@@ -154,7 +155,9 @@ def calibrate(ctx, target):
 def case_sigkill(case, ctx):
     with H.Target(case.interp, "faults.py", ctx.workdir) as target:
         timings = calibrate(ctx, target)
-        for i, (whole, traced) in timings.items():
+        for i, (whole, traced, rc) in timings.items():
+            # These runs' stderr is not kept: a sanitizer report shows as its exit status.
+            case.check("calibration: %s exits 0" % " ".join(COMMANDS[i]), rc == 0, "exit %s" % rc)
             case.say("  calibration: %s takes %.0f ms, the target is traced for %.1f ms"
                      % (" ".join(COMMANDS[i]), whole * 1000, traced * 1000))
         rng = random.Random(os.environ.get("PYATTACH_FAULT_SEED", str(time.time_ns())))
@@ -163,7 +166,7 @@ def case_sigkill(case, ctx):
         failures = []
         while runs < RUNS and time.monotonic() - started < SECONDS and len(failures) < 3:
             args = COMMANDS[runs % len(COMMANDS)]
-            whole, traced = timings[runs % len(COMMANDS)]
+            whole, traced, _ = timings[runs % len(COMMANDS)]
             during_stop = runs % 2 == 1
             # The stop lasts a few ms, often less than this loop's polling:
             # every fourth run holds it SIGKILL_HOLD_MS longer (after the reads),
@@ -188,6 +191,9 @@ def case_sigkill(case, ctx):
                 pass
             proc.wait()
             H._kill_group(proc)
+            if proc.returncode not in (0, -signal.SIGKILL):   # e.g. 86/87: a sanitizer report
+                failures.append("run %d (%s): pyattach exited %s, not 0 or by SIGKILL"
+                                % (runs + 1, " ".join(args), proc.returncode))
             runs += 1
             hits += hit
             problem = released(target.pid)
@@ -200,7 +206,8 @@ def case_sigkill(case, ctx):
         case.say("  %d runs in %.1f s, %d killed while the target was traced"
                  % (runs, time.monotonic() - started, hits))
         case.check("after each of %d SIGKILLs the target runs on, untraced, not stopped, heartbeat "
-                   "advancing" % runs, not failures, "\n".join(failures))
+                   "advancing; pyattach exited 0 or by the SIGKILL" % runs, not failures,
+                   "\n".join(failures))
         case.check("enough runs (%d >= 50)" % runs, runs >= min(50, RUNS))
         case.check("kills landed while the target was traced (%d of %d >= 1/4)" % (hits, runs),
                    hits * 4 >= runs)
