@@ -231,6 +231,18 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
 StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stopped) {
   StoppedCapture capture;
   cache_.clear();
+  // Thread states and 3.11+ frame chains lie in a few neighbouring pages
+  // (the frames of one thread in its data-stack chunk, older frames below):
+  // fetch two pages below and one above each miss, within its mapping.
+  cache_.set_read_around([this](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
+    auto it = std::upper_bound(maps_.begin(), maps_.end(), page,
+                               [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
+    if (it == maps_.begin() || !std::prev(it)->contains(page) || !std::prev(it)->readable)
+      return {page, page + 4096};
+    const auto& m = *std::prev(it);
+    return {std::max<std::uint64_t>(m.start, page >= 2 * 4096 ? page - 2 * 4096 : 0),
+            std::min<std::uint64_t>(m.end, page + 2 * 4096)};
+  });
   // Every thread's stack in one batch: the unwinder walks these pages after
   // the release.
   std::vector<CachingMemory::Range> stacks;
@@ -253,7 +265,6 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
     return capture;
   }
   const bool by_native_id = offsets_.tstate.native_thread_id != cpython::kAbsent;
-  cpython::CodeCache codes;
   // The GIL: one per runtime (<= 3.11) or per interpreter (3.12+).
   std::map<RemoteAddr, std::optional<cpython::GilState>> gils;
   auto gil_of = [&](RemoteAddr interp) {
@@ -287,7 +298,9 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
         break;
       }
     }
-    if (out.tstate) out.stack = cpython::read_python_stack(cache_, offsets_, out.tstate, codes);
+    if (out.tstate)
+      out.stack = cpython::read_python_stack(cache_, offsets_, out.tstate, capture.codes,
+                                             cpython::kMaxPythonFrames, /*decode=*/false);
     capture.threads.push_back(std::move(out));
   }
   return capture;
@@ -472,6 +485,7 @@ Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture c
     } else {
       out.warnings.push_back("native unwinding failed: " + frames.error().message);
     }
+    cpython::decode_frames(thread.stack, capture.codes);
     cpython::build_thread_frames(out, native, std::move(thread.stack), context);
     if (out.syscall && out.syscall->number == kSysRestartSyscall && !out.native.empty())
       if (auto original = syscall_from_wrapper_name(out.native.front().symbol)) {

@@ -58,6 +58,9 @@ struct StoppedCapture {
     std::optional<cpython::GilState> gil;
   };
   std::vector<Thread> threads;
+  // The code objects the stacks refer to, read while stopped; the stacks'
+  // names and lines are decoded from them after the release.
+  cpython::CodeCache codes;
   std::string error;  // non-empty: the thread states could not be read
   ErrorCode error_code = ErrorCode::kInternal;
 };

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include <sys/mman.h>
+
 #include <fmt/format.h>
 
 namespace pyattach {
@@ -25,23 +27,50 @@ bool range_ok(std::uint64_t start, std::uint64_t len) {
 
 }  // namespace
 
+// Batches of at least this many pages come from mmap(MAP_POPULATE): the
+// kernel maps them in one go rather than faulting each in as it is written.
+constexpr std::size_t kPopulateMinPages = 16;
+
+void CachingMemory::BlockDeleter::operator()(std::byte* block) const {
+  if (size) {
+    ::munmap(block, size);
+  } else {
+    delete[] block;
+  }
+}
+
+CachingMemory::Block CachingMemory::allocate_block(std::size_t pages) {
+  if (pages >= kPopulateMinPages) {
+    const std::size_t size = pages * kPage;
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p != MAP_FAILED) return Block(static_cast<std::byte*>(p), BlockDeleter{size});
+  }
+  return Block(new std::byte[pages * kPage], BlockDeleter{0});
+}
+
 void CachingMemory::fetch(std::span<const std::uint64_t> page_addrs) const {
   if (page_addrs.empty()) return;
+  Block block = allocate_block(page_addrs.size());
   std::vector<Page> fetched(page_addrs.size());
   std::vector<ReadRequest> requests(page_addrs.size());
   for (std::size_t i = 0; i < page_addrs.size(); ++i) {
-    fetched[i].data = std::make_unique_for_overwrite<std::byte[]>(kPage);
-    requests[i] = {RemoteAddr(page_addrs[i]), std::span(fetched[i].data.get(), kPage), false};
+    std::byte* data = block.get() + i * kPage;
+    fetched[i].data = data;
+    requests[i] = {RemoteAddr(page_addrs[i]), std::span(data, kPage), false};
   }
+  blocks_.push_back(std::move(block));
   backend_.read_many(requests);
   ++stats_.batches;
+  last_page_ = nullptr;
+  last_page_addr_ = 1;
   for (std::size_t i = 0; i < page_addrs.size(); ++i) {
     Page& p = fetched[i];
     p.readable = requests[i].ok;
     if (p.readable) {
       ++stats_.pages;
     } else {
-      p.data.reset();
+      p.data = nullptr;
       ++stats_.bad_pages;
     }
     pages_.insert_or_assign(page_addrs[i], std::move(p));
@@ -88,10 +117,18 @@ Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) cons
   const std::uint64_t last = (start + len - 1) & ~(kPage - 1);
   // The common case, a small read inside one cached page: no allocation.
   if (first == last) {
-    if (auto it = pages_.find(first); it != pages_.end()) {
+    const Page* page = nullptr;
+    if (first == last_page_addr_) {
+      page = last_page_;
+    } else if (auto it = pages_.find(first); it != pages_.end()) {
+      page = &it->second;  // unordered_map nodes stay put until erased
+      last_page_addr_ = first;
+      last_page_ = page;
+    }
+    if (page) {
       ++stats_.hits;
-      if (!it->second.readable) return unreadable(addr, len, "unreadable page");
-      std::memcpy(dst.data(), it->second.data.get() + (start - first), len);
+      if (!page->readable) return unreadable(addr, len, "unreadable page");
+      std::memcpy(dst.data(), page->data + (start - first), len);
       return {};
     }
   }
@@ -117,6 +154,19 @@ Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) cons
       // Full: read through without caching (never while frozen, see above).
       return backend_.read(addr, dst);
     }
+    if (read_around_ && !frozen_) {
+      // Bounded by the caller's range and by max_pages.
+      auto [around_first, around_end] = read_around_(first);
+      constexpr std::uint64_t kMaxAround = 16;
+      around_first = std::max(around_first & ~(kPage - 1),
+                              first >= kMaxAround * kPage ? first - kMaxAround * kPage : 0);
+      around_end = std::min(around_end, last + kMaxAround * kPage);
+      for (std::uint64_t p = around_first; p < around_end &&
+                                           pages_.size() + missing.size() < max_pages_;
+           p += kPage)
+        if ((p < first || p > last) && !pages_.contains(p)) missing.push_back(p);
+      std::sort(missing.begin(), missing.end());
+    }
     fetch(missing);
   } else {
     ++stats_.hits;
@@ -130,7 +180,7 @@ Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) cons
     const Page& page = it->second;
     const std::uint64_t from = std::max(start, p) - p;
     const std::uint64_t n = std::min(start + len, p + kPage) - p - from;
-    std::memcpy(dst.data() + done, page.data.get() + from, n);
+    std::memcpy(dst.data() + done, page.data + from, n);
     done += n;
     if (p == last) break;
   }
@@ -144,6 +194,9 @@ void CachingMemory::freeze(std::function<bool(RemoteAddr)> may_read_live) {
 
 void CachingMemory::clear() {
   pages_.clear();
+  blocks_.clear();
+  last_page_ = nullptr;
+  last_page_addr_ = 1;
   frozen_ = false;
   may_read_live_ = nullptr;
   stats_.pages = stats_.bad_pages = 0;

@@ -43,6 +43,14 @@ class CachingMemory final : public RemoteMemory {
   };
   void prefetch(std::span<const Range> ranges) const;
 
+  // Read-around for single misses: given a missing page, the range of pages
+  // [first, end) worth fetching with it in the same call (the caller clips
+  // it to the page's mapping so that no neighbour fails the batch). Frame
+  // chains and thread states sit in a few neighbouring pages: one call
+  // brings them all instead of one call per page. Null: the page alone.
+  using ReadAround = std::function<std::pair<std::uint64_t, std::uint64_t>(std::uint64_t page)>;
+  void set_read_around(ReadAround read_around) { read_around_ = std::move(read_around); }
+
   void freeze(std::function<bool(RemoteAddr)> may_read_live);
   bool frozen() const { return frozen_; }
   // Back to reading through on misses (the interactive shell's next stop).
@@ -62,15 +70,29 @@ class CachingMemory final : public RemoteMemory {
  private:
   struct Page {
     bool readable = false;
-    std::unique_ptr<std::byte[]> data;
+    const std::byte* data = nullptr;  // kPageSize bytes inside one of blocks_
   };
+  // Pages are fetched into blocks, one per batch: one allocation (and, for
+  // big batches, pages the kernel provides in bulk) instead of one per page.
+  struct BlockDeleter {
+    std::size_t size = 0;
+    void operator()(std::byte* block) const;
+  };
+  using Block = std::unique_ptr<std::byte[], BlockDeleter>;
+  static Block allocate_block(std::size_t pages);
   void fetch(std::span<const std::uint64_t> page_addrs) const;
 
   const RemoteMemory& backend_;
   std::size_t max_pages_;
   bool frozen_ = false;
   std::function<bool(RemoteAddr)> may_read_live_;
+  ReadAround read_around_;
   mutable std::unordered_map<std::uint64_t, Page> pages_;
+  mutable std::vector<Block> blocks_;
+  // The page the last one-page read hit: frame walks read many small fields
+  // of one page in a row, and a hash lookup each costs more than the copy.
+  mutable std::uint64_t last_page_addr_ = 1;  // never a page address
+  mutable const Page* last_page_ = nullptr;
   mutable Stats stats_;
 };
 

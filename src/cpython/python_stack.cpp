@@ -118,44 +118,79 @@ const CodeCache::CodeInfo& CodeCache::get(const RemoteMemory& memory, const Offs
   return info;
 }
 
+const CodeCache::CodeInfo* CodeCache::find(RemoteAddr code) const {
+  auto it = cache_.find(code);
+  return it == cache_.end() ? nullptr : &it->second;
+}
+
+void decode_frames(PythonStack& stack, const CodeCache& codes) {
+  stack.frames.reserve(stack.frames.size() + stack.raw.size());
+  for (const auto& raw : stack.raw) {
+    PyFrameSnapshot& snap = stack.frames.emplace_back();
+    snap.address = raw.address;
+    snap.code = raw.code;
+    const auto* info = raw.readable ? codes.find(raw.code) : nullptr;
+    snap.readable = info && info->readable;
+    if (!snap.readable) continue;
+    snap.filename = info->filename;
+    snap.name = info->name;
+    snap.qualname = info->qualname;
+    snap.line = raw.line ? raw.line
+                         : addr_to_line(raw.format, info->linetable, info->firstlineno, raw.addrq);
+  }
+  stack.raw.clear();
+  stack.raw.shrink_to_fit();
+}
+
 namespace {
 
-// One frame of <=3.10: a PyFrameObject.
-PyFrameSnapshot read_frame_object(const RemoteMemory& memory, const Offsets& o,
-                                  RemoteAddr frame, CodeCache& codes) {
-  PyFrameSnapshot snap;
-  snap.address = frame;
+// Floyd/Brent-style loop check without a set: remembers one frame address
+// and moves it at powers of two, so a chain that loops meets it again within
+// twice the loop's length.
+class LoopCheck {
+ public:
+  bool seen(RemoteAddr addr) {
+    if (addr == mark_) return true;
+    if (++steps_ == limit_) {
+      mark_ = addr;
+      limit_ *= 2;
+      steps_ = 0;
+    }
+    return false;
+  }
+
+ private:
+  RemoteAddr mark_;
+  std::size_t steps_ = 0, limit_ = 1;
+};
+
+// One frame of <=3.10: a PyFrameObject, names and line left to decode_frames.
+PythonStack::RawFrame read_frame_object(const RemoteMemory& memory, const Offsets& o,
+                                        RemoteAddr frame, CodeCache& codes) {
+  PythonStack::RawFrame raw;
+  raw.address = frame;
   auto code = read_ptr_field(memory, frame, o.frame_object.f_code);
   auto lasti = read_field<std::int32_t>(memory, frame, o.frame_object.f_lasti);
   auto lineno = read_field<std::int32_t>(memory, frame, o.frame_object.f_lineno);
   auto trace = read_ptr_field(memory, frame, o.frame_object.f_trace);
-  if (!code || !lasti || !lineno || !trace) {
-    snap.readable = false;
-    return snap;
-  }
-  snap.code = *code;
+  if (!code || !lasti || !lineno || !trace) return raw;
+  raw.code = *code;
   const auto& info = codes.get(memory, o, *code);
-  if (!info.readable) {
-    snap.readable = false;
-    return snap;
-  }
-  snap.filename = info.filename;
-  snap.name = info.name;
-  snap.qualname = info.qualname;
+  if (!info.readable) return raw;
+  raw.readable = true;
   // PyFrame_GetLineNumber: while tracing, f_lineno is kept current (3.8/3.9:
   // when f_trace is set; 3.10: whenever f_lineno is non-zero).
   bool tracing = o.version.at_least(3, 10) ? *lineno != 0 : !trace->is_null();
   if (tracing) {
-    snap.line = *lineno;
+    raw.line = *lineno;
   } else {
     int addrq = o.version.at_least(3, 10) ? *lasti * 2 : *lasti;
-    snap.line = addrq < 0 ? std::optional<int>(info.firstlineno)
-                          : addr_to_line(o.version.at_least(3, 10)
-                                             ? LineTableFormat::kLinetable310
-                                             : LineTableFormat::kLnotab,
-                                         info.linetable, info.firstlineno, addrq);
+    if (addrq < 0) raw.line = info.firstlineno;
+    raw.format = o.version.at_least(3, 10) ? LineTableFormat::kLinetable310
+                                           : LineTableFormat::kLnotab;
+    raw.addrq = addrq;
   }
-  return snap;
+  return raw;
 }
 
 struct InterpreterFrame {
@@ -187,18 +222,18 @@ PythonStack read_stack_310(const RemoteMemory& memory, const Offsets& o,
     stack.warnings.push_back("unreadable thread state");
     return stack;
   }
-  std::unordered_set<RemoteAddr> seen;
+  LoopCheck loop;
   for (RemoteAddr f = *top; f; ) {
-    if (stack.frames.size() >= max_frames) {
+    if (stack.raw.size() >= max_frames) {
       stack.warnings.push_back(fmt::format("stopped after {} Python frames", max_frames));
       break;
     }
-    if (!seen.insert(f).second) {
+    if (loop.seen(f)) {
       stack.warnings.push_back("the frame chain loops; stopped");
       break;
     }
-    stack.segments.push_back({stack.frames.size(), 1, RemoteAddr()});
-    stack.frames.push_back(read_frame_object(memory, o, f, codes));
+    stack.segments.push_back({stack.raw.size(), 1, RemoteAddr()});
+    stack.raw.push_back(read_frame_object(memory, o, f, codes));
     auto back = read_ptr_field(memory, f, o.frame_object.f_back);
     if (!back) {
       stack.warnings.push_back(fmt::format("unreadable f_back of frame {:#x}", f.as_int()));
@@ -236,20 +271,20 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
   }
 
   PythonStack::Segment segment{0, 0, v311 ? cframe : RemoteAddr()};
-  std::unordered_set<RemoteAddr> seen;
+  LoopCheck loop;
   std::size_t visited = 0;
   for (RemoteAddr addr = first; addr;) {
     if (++visited > max_frames) {
       stack.warnings.push_back(fmt::format("stopped after {} Python frames", max_frames));
       break;
     }
-    if (!seen.insert(addr).second) {
+    if (loop.seen(addr)) {
       stack.warnings.push_back("the frame chain loops; stopped");
       break;
     }
     auto f = read_interpreter_frame(memory, o, addr);
     if (!f) {
-      stack.frames.push_back(PyFrameSnapshot{addr, RemoteAddr(), false, {}, {}, {}, {}});
+      stack.raw.push_back({addr, RemoteAddr(), false});
       ++segment.count;
       stack.warnings.push_back(
           fmt::format("unreadable {} at {:#x}", format_version_note(o), addr.as_int()));
@@ -260,7 +295,7 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
       // ends the segment of frames the call runs.
       segment.c_stack_marker = addr;
       stack.segments.push_back(segment);
-      segment = {stack.frames.size(), 0, RemoteAddr()};
+      segment = {stack.raw.size(), 0, RemoteAddr()};
       addr = f->previous;
       continue;
     }
@@ -272,25 +307,20 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
                       f->instr < first_instr + 2 * static_cast<std::uint64_t>(
                                                        std::max(info.firsttraceable, 0));
     if (!incomplete) {
-      PyFrameSnapshot snap;
-      snap.address = addr;
-      snap.code = f->code;
-      snap.readable = info.readable;
+      PythonStack::RawFrame raw;
+      raw.address = addr;
+      raw.code = f->code;
+      raw.readable = info.readable;
       if (info.readable) {
-        snap.filename = info.filename;
-        snap.name = info.name;
-        snap.qualname = info.qualname;
         // 3.11/3.12 point at the last started instruction, 3.13 at the current one;
         // either way PyCode_Addr2Line takes the byte offset from the first unit.
         std::int64_t addrq =
             static_cast<std::int64_t>(f->instr.as_int() - first_instr.as_int());
-        snap.line = addrq < 0 ? std::optional<int>(info.firstlineno)
-                              : addr_to_line(LineTableFormat::kLocationTable,
-                                             info.linetable, info.firstlineno,
-                                             static_cast<int>(std::min<std::int64_t>(
-                                                 addrq, 1 << 30)));
+        if (addrq < 0) raw.line = info.firstlineno;
+        raw.format = LineTableFormat::kLocationTable;
+        raw.addrq = static_cast<int>(std::min<std::int64_t>(addrq, 1 << 30));
       }
-      stack.frames.push_back(std::move(snap));
+      stack.raw.push_back(raw);
       ++segment.count;
     }
     if (v311 && f->is_entry) {
@@ -299,7 +329,7 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
         auto prev = read_ptr_field(memory, cframe, o.cframe.previous);
         cframe = prev ? *prev : RemoteAddr();
       }
-      segment = {stack.frames.size(), 0, cframe};
+      segment = {stack.raw.size(), 0, cframe};
     }
     addr = f->previous;
   }
@@ -315,10 +345,12 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
 
 PythonStack read_python_stack(const RemoteMemory& memory, const Offsets& offsets,
                               RemoteAddr tstate, CodeCache& codes,
-                              std::size_t max_frames) {
-  if (!offsets.version.at_least(3, 11))
-    return read_stack_310(memory, offsets, tstate, codes, max_frames);
-  return read_stack_311_plus(memory, offsets, tstate, codes, max_frames);
+                              std::size_t max_frames, bool decode) {
+  PythonStack stack = offsets.version.at_least(3, 11)
+                          ? read_stack_311_plus(memory, offsets, tstate, codes, max_frames)
+                          : read_stack_310(memory, offsets, tstate, codes, max_frames);
+  if (decode) decode_frames(stack, codes);
+  return stack;
 }
 
 }  // namespace pyattach::cpython

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/remote_memory.h"
+#include "cpython/line_table.h"
 #include "cpython/offsets.h"
 #include "cpython/snapshot.h"
 
@@ -40,6 +41,20 @@ struct PythonStack {
   };
   std::vector<Segment> segments;  // innermost first
   std::vector<std::string> warnings;
+  // Read but not decoded yet (read_python_stack with decode=false): small
+  // records that decode_frames turns into `frames` (names and line), so the
+  // walk done while the target is stopped copies no strings. Empty once
+  // decoded; `frames` is empty until then.
+  struct RawFrame {
+    RemoteAddr address, code;
+    bool readable = false;
+    // The line itself (a traced frame's f_lineno, or firstlineno before the
+    // first instruction), else looked up at `addrq` in the code's table.
+    std::optional<int> line;
+    LineTableFormat format = LineTableFormat::kLocationTable;
+    int addrq = 0;
+  };
+  std::vector<RawFrame> raw;
 };
 
 // Reads code objects once each; lives as long as one snapshot.
@@ -53,14 +68,25 @@ class CodeCache {
     int firsttraceable = 0;  // 3.11+
   };
   const CodeInfo& get(const RemoteMemory& memory, const Offsets& offsets, RemoteAddr code);
+  // A code object already read by get(); null if never read.
+  const CodeInfo* find(RemoteAddr code) const;
 
  private:
   std::unordered_map<RemoteAddr, CodeInfo> cache_;
 };
 
+inline constexpr std::size_t kMaxPythonFrames = 8192;
+
+// decode=false leaves names and lines to decode_frames: while the target is
+// stopped only memory is read (code objects, once each, into `codes`); the
+// string copies and line-table walks for every frame come after the release.
 PythonStack read_python_stack(const RemoteMemory& memory, const Offsets& offsets,
                               RemoteAddr tstate, CodeCache& codes,
-                              std::size_t max_frames = 8192);
+                              std::size_t max_frames = kMaxPythonFrames, bool decode = true);
+
+// Gives each frame of a stack read with decode=false its file, names and
+// line from `codes` (no target memory is read).
+void decode_frames(PythonStack& stack, const CodeCache& codes);
 
 // A str object as UTF-8, or "???" style placeholders are the caller's choice:
 // this fails on unreadable or corrupt objects. Bounded to max_chars.

@@ -109,3 +109,31 @@ TEST_CASE("A frozen CachingMemory serves the snapshot and reads live only where 
   cache.clear();
   CHECK(cache.read_u64(RemoteAddr(0x50000)).value() == 99);
 }
+
+TEST_CASE("CachingMemory reads around a single miss within the range it is given") {
+  FakeMemory fake;
+  fake.add_region(0x20000, 0x8000);
+  for (std::uint64_t a = 0x20000; a < 0x28000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  CountingMemory counting(fake);
+  CachingMemory cache(counting);
+  // The mapping is [0x20000, 0x28000): two pages below and one above each miss.
+  cache.set_read_around([](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
+    return {std::max<std::uint64_t>(0x20000, page - 0x2000),
+            std::min<std::uint64_t>(0x28000, page + 0x2000)};
+  });
+  CHECK(cache.read_value<std::uint64_t>(RemoteAddr(0x24010)).value() == 0x24010);
+  CHECK(counting.batches == 1);
+  // The neighbours came with it: no more backend calls.
+  CHECK(cache.read_value<std::uint64_t>(RemoteAddr(0x22008)).value() == 0x22008);
+  CHECK(cache.read_value<std::uint64_t>(RemoteAddr(0x25ff8)).value() == 0x25ff8);
+  CHECK(counting.batches == 1);
+  CHECK(counting.reads == 0);
+  // Outside the range: a new batch, clipped at the mapping's start.
+  CHECK(cache.read_value<std::uint64_t>(RemoteAddr(0x20000)).value() == 0x20000);
+  CHECK(counting.batches == 2);
+  CHECK(cache.stats().bad_pages == 0);
+  // Frozen: no reading around (nor anything else) for pages never read.
+  cache.freeze(nullptr);
+  CHECK_FALSE(cache.read_value<std::uint64_t>(RemoteAddr(0x27000)));
+  CHECK(counting.batches == 2);
+}

@@ -169,6 +169,42 @@ TEST_CASE("3.11+: a frame chain that loops stops, and says so") {
   CHECK(stack.warnings[0] == "the frame chain loops; stopped");
 }
 
+TEST_CASE("decode=false defers names and lines; decode_frames gives what decode=true gives") {
+  for (int minor : {11, 12, 13}) {
+    CAPTURE(minor);
+    Chain311Plus c(minor);
+    auto code_a = c.image.code("/app/a.py", "inner", 10, kLocationTable);
+    auto code_b = c.image.code("/app/b.py", "outer", 20, kLocationTable);
+    auto f_b = c.frame(code_b, 0, 3);
+    auto f_a = c.frame(code_a, f_b, 1);
+    c.set_current(f_a);
+    CodeCache eager_codes, lazy_codes;
+    auto eager = read_python_stack(c.image.memory, c.o, RemoteAddr(c.tstate), eager_codes);
+    auto lazy = read_python_stack(c.image.memory, c.o, RemoteAddr(c.tstate), lazy_codes,
+                                  kMaxPythonFrames, /*decode=*/false);
+    CHECK(lazy.frames.empty());
+    REQUIRE(lazy.raw.size() == 2);
+    // Decoding reads no target memory: only the code objects cached while walking.
+    decode_frames(lazy, lazy_codes);
+    CHECK(lazy.raw.empty());
+    REQUIRE(lazy.frames.size() == eager.frames.size());
+    for (std::size_t i = 0; i < eager.frames.size(); ++i) {
+      CHECK(lazy.frames[i].address == eager.frames[i].address);
+      CHECK(lazy.frames[i].filename == eager.frames[i].filename);
+      CHECK(lazy.frames[i].name == eager.frames[i].name);
+      CHECK(lazy.frames[i].qualname == eager.frames[i].qualname);
+      CHECK(lazy.frames[i].line == eager.frames[i].line);
+    }
+    CHECK(lazy.frames[1].line == 22);
+    // A code object the cache never saw decodes as unreadable, not garbage.
+    PythonStack unknown;
+    unknown.raw.push_back({RemoteAddr(0x1000), RemoteAddr(0x2000), true});
+    decode_frames(unknown, CodeCache{});
+    REQUIRE(unknown.frames.size() == 1);
+    CHECK_FALSE(unknown.frames[0].readable);
+  }
+}
+
 TEST_CASE("3.11+: the walk is bounded by max_frames") {
   Chain311Plus c(12);
   auto code = c.image.code("/app/a.py", "f", 1, kLocationTable);
