@@ -81,6 +81,7 @@ struct ElfFile::Impl {
   std::vector<ElfSection> sections;
   std::vector<SectionExtra> section_extras;  // parallel to sections
   std::vector<ElfSymbol> symbols;               // by value, then rank
+  std::vector<std::vector<std::byte>> string_tables;  // what symbols' names point into
   std::vector<std::uint8_t> ranks;              // parallel to symbols
   std::vector<std::uint32_t> symbol_sections;   // parallel: index into sections, or ~0
   std::vector<std::uint64_t> max_end;           // prefix max of value + size
@@ -263,11 +264,14 @@ void ElfFile::Impl::load_symbols(std::size_t table_index) {
     return;
   }
   auto syms = read_at(table.offset, table.size);
-  auto strs = read_at(strtab.offset, strtab.size);
-  if (!syms || !strs) {
+  auto strs_read = read_at(strtab.offset, strtab.size);
+  if (!syms || !strs_read) {
     log->warn("{}: {} lies past the end of the file", path, kind);
     return;
   }
+  // Moving the vector keeps its buffer, so names may point into it.
+  string_tables.push_back(std::move(*strs_read));
+  const std::vector<std::byte>* strs = &string_tables.back();
   const std::size_t count = syms->size() / sizeof(Elf64_Sym);
   symbols.reserve(symbols.size() + count);
   for (std::size_t i = 1; i < count; ++i) {
@@ -280,8 +284,7 @@ void ElfFile::Impl::load_symbols(std::size_t table_index) {
       continue;
     const auto name = string_at(*strs, s.st_name);
     if (name.empty()) continue;
-    symbols.push_back(
-        {std::string(name), s.st_value, s.st_size, is_function, table.type == SHT_DYNSYM});
+    symbols.push_back({name, s.st_value, s.st_size, is_function, table.type == SHT_DYNSYM});
     ranks.push_back(symbol_rank(s));
     symbol_sections.push_back(s.st_shndx < sections.size() ? s.st_shndx : ~0u);
   }
@@ -310,7 +313,7 @@ void ElfFile::Impl::finish_symbols() {
               order.end());
   // Among aliases of one address (glibc has clone3, __clone3, __GI___clone3),
   // prefer the name a person wrote: gdb shows the DWARF name, which is that one.
-  auto alias_penalty = [](const std::string& name) {
+  auto alias_penalty = [](std::string_view name) {
     std::size_t underscores = 0;
     while (underscores < name.size() && name[underscores] == '_') ++underscores;
     return (name.starts_with("__GI_") ? 100 : 0) + underscores;

@@ -13,7 +13,10 @@
 namespace pyattach::symbols {
 
 struct ElfSymbol {
-  std::string name;
+  // Points into the string table its ElfFile keeps: valid while that lives.
+  // (Tens of thousands of symbols per file: one allocation each cost more
+  // than the rest of reading them.)
+  std::string_view name;
   std::uint64_t value = 0;  // link-time virtual address
   std::uint64_t size = 0;
   bool is_function = false;

@@ -15,13 +15,14 @@ namespace {
 
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 
-std::string demangle(const std::string& name) {
-  if (!name.starts_with("_Z")) return name;
+std::string demangle(std::string_view name) {
+  if (!name.starts_with("_Z")) return std::string(name);
   int status = 0;
-  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  const std::string terminated(name);  // __cxa_demangle needs a C string
+  char* out = abi::__cxa_demangle(terminated.c_str(), nullptr, nullptr, &status);
   if (out == nullptr || status != 0) {
     std::free(out);
-    return name;
+    return terminated;
   }
   std::string result(out);
   std::free(out);
