@@ -1,9 +1,9 @@
 #include "cpython/locks.h"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -205,9 +205,11 @@ class Analyzer {
     if (!obj) return std::nullopt;
     auto bytes = read_bytes_object(c_.memory, *obj, o_.bytes, kMaxCodeBytes);
     if (!bytes) return std::nullopt;
-    std::vector<std::byte> out(bytes->data.size());
-    std::memcpy(out.data(), bytes->data.data(), bytes->data.size());
-    return out;
+    // Not memcpy: an empty table (co_exceptiontable is b'' in most functions) gives
+    // an empty vector whose data() is null, and memcpy to null is undefined even of
+    // 0 bytes (UBSan's report under live.test_deadlock).
+    auto raw = std::as_bytes(std::span(bytes->data));
+    return std::vector<std::byte>(raw.begin(), raw.end());
   }
 
   std::optional<int> line_at(RemoteAddr code, int byte_offset) {
