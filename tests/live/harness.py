@@ -744,6 +744,17 @@ def route_sanitizer_reports():
     return log_dir
 
 
+def under_strace_env(env=None):
+    """os.environ plus env, for a pyattach run under strace: LeakSanitizer's exit-time
+    check ptraces pyattach's own threads, which strace already traces, so it cannot run
+    there ("LeakSanitizer does not work under ptrace"), and leaks are checked by every
+    other run of the same commands. ASan and UBSan stay on."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env["ASAN_OPTIONS"] = ":".join(o for o in [full_env.get("ASAN_OPTIONS", ""), "detect_leaks=0"] if o)
+    return full_env
+
+
 def sanitizer_reports(log_dir):
     """The reports written under route_sanitizer_reports()'s directory, as
     (file, text); removes the directory."""

@@ -66,13 +66,7 @@ def case_no_writes(case, ctx):
                     "--", os.path.abspath(ctx.pyattach), "-p", str(target.pid)]
             for c in commands:
                 argv += ["-ex", c]
-            full_env = dict(os.environ)
-            full_env.update(env)
-            # LeakSanitizer ptraces pyattach's own threads at exit, which strace
-            # already traces (a sanitized build, scripts/test.sh PYATTACH_SANITIZE=1).
-            full_env["ASAN_OPTIONS"] = ":".join(
-                o for o in [full_env.get("ASAN_OPTIONS", ""), "detect_leaks=0"] if o)
-            r = H.run_cmd(argv, H.PYATTACH_TIMEOUT * 2, env=full_env)
+            r = H.run_cmd(argv, H.PYATTACH_TIMEOUT * 2, env=H.under_strace_env(env))
             case.check("%s: pyattach under strace: exit 0 with tracebacks" % path,
                        r.rc == 0 and "Traceback (most recent call first):" in r.stdout, r.describe())
             try:
