@@ -89,9 +89,10 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
 
   // DWARF: the interpreter's own, else its separate debug file.
   auto try_dwarf_uncached = [&]() -> Result<cpython::Offsets> {
-    const auto wanted = cpython::TypeLayoutOffsetsSource::wanted_types();
+    const auto wanted = cpython::TypeLayoutOffsetsSource::wanted_types(version);
     std::string host_path = attach::target_path(pid_, module.path);
-    auto layouts = symbols::DwarfLayouts::load(host_path, wanted);
+    auto layouts = symbols::DwarfLayouts::load(host_path, wanted,
+                                               cpython::TypeLayoutOffsetsSource::unit_hints());
     if (!layouts) {
       std::optional<std::string> debug_path;
       if (!module.debug_path.empty())
@@ -103,7 +104,8 @@ Result<void> PreparedTarget::load_offsets(OffsetsFrom from, const symbols::Loade
       if (debug_path) {
         logger->debug("{} has no usable debug info ({}); trying {}", module.path,
                       layouts.error().message, *debug_path);
-        layouts = symbols::DwarfLayouts::load(*debug_path, wanted);
+        layouts = symbols::DwarfLayouts::load(*debug_path, wanted,
+                                             cpython::TypeLayoutOffsetsSource::unit_hints());
         if (layouts) dwarf_file_ = *debug_path;
       }
     }

@@ -32,9 +32,10 @@ int main(int argc, char** argv) {
   std::string array = argc == 4 ? argv[3] : "kFields";
   log::configure(0);
 
-  auto wanted = cpython::TypeLayoutOffsetsSource::wanted_types();
+  auto wanted = cpython::TypeLayoutOffsetsSource::wanted_types(*version);
   std::string dwarf_path = path;
-  auto layouts = symbols::DwarfLayouts::load(path, wanted);
+  auto layouts =
+      symbols::DwarfLayouts::load(path, wanted, cpython::TypeLayoutOffsetsSource::unit_hints());
   if (!layouts) {
     auto elf = symbols::ElfFile::open(path);
     if (!elf) {
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     dwarf_path = *debug;
-    layouts = symbols::DwarfLayouts::load(dwarf_path, wanted);
+    layouts = symbols::DwarfLayouts::load(dwarf_path, wanted,
+                                          cpython::TypeLayoutOffsetsSource::unit_hints());
     if (!layouts) {
       fmt::print(stderr, "pyattach-dump-offsets: {}: {}\n", dwarf_path, layouts.error().message);
       return 1;

@@ -151,9 +151,10 @@ std::string format_field_value(std::uint64_t value) {
   return value == kAbsent ? std::string("kAbsent") : fmt::format("{}", value);
 }
 
-std::vector<std::string> TypeLayoutOffsetsSource::wanted_types() {
-  return {"_PyRuntimeState", "PyInterpreterState", "PyThreadState", "_PyCFrame",
-          "CFrame", "_PyInterpreterFrame", "PyFrameObject", "PyCodeObject",
+std::vector<std::string> TypeLayoutOffsetsSource::wanted_types(const PythonVersion& v) {
+  std::vector<std::string> names = {
+          "_PyRuntimeState", "PyInterpreterState", "PyThreadState",
+          "_PyInterpreterFrame", "PyFrameObject", "PyCodeObject",
           "PyASCIIObject", "PyCompactUnicodeObject", "PyUnicodeObject",
           "PyBytesObject", "PyObject", "PyVarObject", "PyTypeObject",
           "PyCFunctionObject", "PyMethodDef",
@@ -168,6 +169,15 @@ std::vector<std::string> TypeLayoutOffsetsSource::wanted_types() {
           "PyTryBlock", "lockobject", "rlockobject",
           // Thread state.
           "_gil_runtime_state"};
+  // The C frame record of 3.11 and 3.12 (3.10's CFrame is not used).
+  if (v.is(3, 11) || v.is(3, 12)) names.push_back("_PyCFrame");
+  return names;
+}
+
+std::vector<std::pair<std::string, std::string>> TypeLayoutOffsetsSource::unit_hints() {
+  // Modules/_threadmodule.c is among the last units of libpython: without
+  // the hint, its lock structs cost a walk of three times as many units.
+  return {{"lockobject", "Modules/_threadmodule.c"}, {"rlockobject", "Modules/_threadmodule.c"}};
 }
 
 Result<Offsets> TypeLayoutOffsetsSource::load(const PythonVersion& v) const {

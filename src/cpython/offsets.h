@@ -351,8 +351,14 @@ class TypeLayoutOffsetsSource final : public OffsetsSource {
   std::string_view name() const override { return "dwarf"; }
   Result<Offsets> load(const PythonVersion& version) const override;
 
-  // The type names load() asks for, so the DWARF reader can look for just these.
-  static std::vector<std::string> wanted_types();
+  // The type names load() asks for on `version`, so the DWARF reader can look
+  // for just these. Names the version does not define are left out: each one
+  // would cost a walk of every compile unit (the reader cannot tell "not
+  // defined" from "not reached yet").
+  static std::vector<std::string> wanted_types(const PythonVersion& version);
+  // The compile units that define types private to one source file, for
+  // DwarfLayouts::load's unit_hints.
+  static std::vector<std::pair<std::string, std::string>> unit_hints();
 
  private:
   const TypeLayouts& layouts_;

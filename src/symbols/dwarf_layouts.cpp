@@ -85,9 +85,11 @@ std::optional<std::uint64_t> offset_from_expr(const void* data, std::uint64_t le
 // One libdwarf session over one file, and the walk that fills the layouts.
 class Loader {
  public:
-  explicit Loader(const std::vector<std::string>& wanted) {
+  Loader(const std::vector<std::string>& wanted,
+         const std::vector<std::pair<std::string, std::string>>& unit_hints) {
     for (const auto& w : wanted)
       if (!w.empty()) remaining_.insert(w);
+    for (const auto& [type, unit] : unit_hints) hints_.emplace(type, unit);
   }
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -102,7 +104,10 @@ class Loader {
 
   Result<void> open(const std::string& path);
   void prune_absent_names(const ElfFile& elf);
-  void walk();
+  // Walks units until every wanted type is found; with use_hints, skips the
+  // units no remaining type is hinted at once all remaining ones are hinted.
+  // Returns how many units it skipped.
+  std::size_t walk(bool use_hints);
   std::map<std::string, DwarfLayouts::Type, std::less<>> take_types();
   const std::unordered_set<std::string_view>& remaining() const { return remaining_; }
   std::size_t units_walked() const { return units_; }
@@ -226,6 +231,7 @@ class Loader {
 
   // Wanted names not yet resolved; views into the caller's `wanted`.
   std::unordered_set<std::string_view> remaining_;
+  std::unordered_map<std::string_view, std::string_view> hints_;  // into the caller's strings
   // Tag name -> typedef names waiting for a complete definition of the tag
   // (the typedef's CU only declared it). Views into .debug_str.
   std::unordered_map<std::string_view, std::vector<std::string_view>> pending_tags_;
@@ -557,9 +563,10 @@ void Loader::visit_top_level(Dwarf_Die d) {
   if (!key.empty()) name_type(n, key);
 }
 
-void Loader::walk() {
+std::size_t Loader::walk(bool use_hints) {
   // Struct, union and typedef definitions are children of the unit DIE; we
   // never descend into functions, which hold most of the DIEs.
+  std::size_t skipped = 0;
   while (!remaining_.empty()) {
     Dwarf_Unsigned header_length = 0, type_offset = 0, next_header = 0;
     Dwarf_Half version = 0, address_size = 0, length_size = 0, extension_size = 0,
@@ -572,12 +579,29 @@ void Loader::walk() {
                                           &extension_size, &signature, &type_offset,
                                           &next_header, &unit_type, &err);
     if (check(rc, err) != DW_DLV_OK) break;
-    ++units_;
     Die unit = sibling(nullptr);
     if (!unit) continue;
+    if (use_hints && !hints_.empty()) {
+      bool all_hinted = true, hinted_here = false;
+      const std::string_view unit_name = name(unit.get());
+      for (std::string_view r : remaining_) {
+        auto h = hints_.find(r);
+        if (h == hints_.end()) {
+          all_hinted = false;
+          break;
+        }
+        hinted_here |= unit_name.ends_with(h->second);
+      }
+      if (all_hinted && !hinted_here) {
+        ++skipped;
+        continue;
+      }
+    }
+    ++units_;
     for (Die d = child(unit.get()); d && !remaining_.empty(); d = sibling(d.get()))
       visit_top_level(d.get());
   }
+  return skipped;
 }
 
 std::map<std::string, DwarfLayouts::Type, std::less<>> Loader::take_types() {
@@ -590,13 +614,19 @@ std::map<std::string, DwarfLayouts::Type, std::less<>> Loader::take_types() {
 
 }  // namespace
 
-Result<DwarfLayouts> DwarfLayouts::load(const std::string& path,
-                                        const std::vector<std::string>& wanted) {
+Result<DwarfLayouts> DwarfLayouts::load(
+    const std::string& path, const std::vector<std::string>& wanted,
+    const std::vector<std::pair<std::string, std::string>>& unit_hints) {
   auto log = log::get("dwarf");
   std::lock_guard lock(g_libdwarf_mutex);
-  Loader loader(wanted);
+  Loader loader(wanted, unit_hints);
   if (auto opened = loader.open(path); !opened) return std::unexpected(opened.error());
-  loader.walk();
+  // libdwarf starts over from the first unit after reaching the end, so a
+  // second walk sees every unit the first one skipped.
+  if (loader.walk(/*use_hints=*/true) > 0 && !loader.remaining().empty()) {
+    log->debug("{}: hinted types not in their units; walking every unit", path);
+    loader.walk(/*use_hints=*/false);
+  }
   if (!loader.first_error().empty())
     log->debug("{}: libdwarf reported errors, first: {}", path, loader.first_error());
   DwarfLayouts out;

@@ -42,8 +42,14 @@ namespace pyattach::symbols {
 // - The result holds no libdwarf state and no file: copy or move it freely.
 class DwarfLayouts final : public TypeLayouts {
  public:
-  static Result<DwarfLayouts> load(const std::string& path,
-                                   const std::vector<std::string>& wanted);
+  // `unit_hints` maps a wanted type to the end of the name of the compile
+  // unit that defines it ("lockobject" -> "Modules/_threadmodule.c"): once
+  // only hinted types remain, other units are skipped, and if a hint turns
+  // out wrong every unit is walked after all. Types private to one source
+  // file otherwise cost a walk of every unit before theirs.
+  static Result<DwarfLayouts> load(
+      const std::string& path, const std::vector<std::string>& wanted,
+      const std::vector<std::pair<std::string, std::string>>& unit_hints = {});
 
   std::optional<std::uint64_t> offset_of(std::string_view type,
                                          std::string_view member_path) const override;

@@ -390,3 +390,14 @@ TEST_CASE("DwarfLayouts agrees with gdb on the pyenv libpythons") {
     }
   }
 }
+
+TEST_CASE("DwarfLayouts unit hints: the hinted unit is found, and a wrong hint only costs time") {
+  const auto expected = DwarfLayouts::load(lib_for(5), {"FxOuter"})->size_of("FxOuter");
+  REQUIRE(expected.has_value());
+  for (const char* unit : {"layouts.c", "layouts_decl.c", "no_such_unit.c"}) {
+    INFO(unit);
+    auto layouts = DwarfLayouts::load(lib_for(5), {"FxOuter"}, {{"FxOuter", unit}});
+    REQUIRE(layouts);
+    CHECK(layouts->size_of("FxOuter") == expected);
+  }
+}

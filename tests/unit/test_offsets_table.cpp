@@ -41,7 +41,7 @@ std::filesystem::path pyenv_versions() {
 
 // The offsets DWARF gives for `path` (or its separate debug file).
 std::optional<Offsets> dwarf_offsets(const std::string& path, const PythonVersion& version) {
-  const auto wanted = TypeLayoutOffsetsSource::wanted_types();
+  const auto wanted = TypeLayoutOffsetsSource::wanted_types(version);
   auto layouts = symbols::DwarfLayouts::load(path, wanted);
   if (!layouts) {
     auto elf = symbols::ElfFile::open(path);
