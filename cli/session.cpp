@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "thread_names.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -89,33 +91,6 @@ void Session::release(bool keep_values) {
   }
   name_syscall_fds();
 }
-
-namespace {
-
-// The name of the threading.Thread a thread runs: threading's _bootstrap(self)
-// is the outermost Python frame of every thread it starts, and self._name is
-// the name. Empty when the thread was not started by threading (the main
-// thread, C threads) or the object cannot be read: we never guess.
-std::string python_thread_name(cpython::ValueReader& values, const cpython::ThreadSnapshot& t) {
-  for (auto it = t.python.rbegin(); it != t.python.rend(); ++it) {
-    if (!it->readable || it->name != "_bootstrap" || !it->filename.ends_with("threading.py"))
-      continue;
-    auto locals = values.read_locals(it->address);
-    if (!locals) return {};
-    for (const auto& local : *locals) {
-      if (local.name != "self" || local.value.kind != cpython::ValueKind::kInstance) continue;
-      const auto& attrs = local.value.children;
-      for (std::size_t i = 0; i + 1 < attrs.size(); i += 2)
-        if (attrs[i].kind == cpython::ValueKind::kStr && attrs[i].text == "_name" &&
-            attrs[i + 1].kind == cpython::ValueKind::kStr)
-          return render::raw_text(attrs[i + 1].text);
-    }
-    return {};
-  }
-  return {};
-}
-
-}  // namespace
 
 void Session::add_json_result(std::string_view key, nlohmann::json value) {
   if (dry_run) return;  // the pass that only fills the page cache

@@ -6,11 +6,14 @@ namespace pyattach::cli {
 
 std::string python_thread_name(Session& session, const cpython::ThreadSnapshot& t) {
   auto* values = session.values();
-  if (!values) return {};
+  return values ? python_thread_name(*values, t) : std::string();
+}
+
+std::string python_thread_name(cpython::ValueReader& values, const cpython::ThreadSnapshot& t) {
   for (auto it = t.python.rbegin(); it != t.python.rend(); ++it) {
     if (!it->readable || it->name != "_bootstrap" || !it->filename.ends_with("threading.py"))
       continue;
-    auto locals = values->read_locals(it->address);
+    auto locals = values.read_locals(it->address);
     if (!locals) return {};
     for (const auto& local : *locals) {
       if (local.name != "self" || local.value.kind != cpython::ValueKind::kInstance) continue;

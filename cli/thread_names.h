@@ -13,5 +13,7 @@ namespace pyattach::cli {
 // thread, C threads) or the object cannot be read: we never guess. Needs the
 // target stopped (reads values).
 std::string python_thread_name(Session& session, const cpython::ThreadSnapshot& thread);
+// The same from a value reader (Session::read_python_thread_names).
+std::string python_thread_name(cpython::ValueReader& values, const cpython::ThreadSnapshot& thread);
 
 }  // namespace pyattach::cli

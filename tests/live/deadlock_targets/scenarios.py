@@ -19,6 +19,10 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "targets"))
+from _common import task_state  # noqa: E402
+
 HERE = os.path.abspath(__file__)
 MAX_LIFETIME = 900.0
 locks = {}      # name -> lock object (reported as id())
@@ -215,14 +219,6 @@ def setup(scenario):
 
 
 # --- Readiness -------------------------------------------------------------
-
-def task_state(native_id):
-    try:
-        with open("/proc/self/task/%d/stat" % native_id) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2]
 
 
 def own_line(frame):

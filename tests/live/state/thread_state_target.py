@@ -17,16 +17,11 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "targets"))
+from _common import task_state  # noqa: E402
+
 MAX_SECONDS = 300
-
-
-def task_state(tid):
-    try:
-        with open("/proc/self/task/%d/stat" % tid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2]
 
 
 def spin():

@@ -47,7 +47,8 @@ def _heartbeat(path, parent_pid):
         time.sleep(HEARTBEAT_INTERVAL)  # BLOCK
 
 
-def _task_state(tid):
+def task_state(tid):
+    """The kernel state letter of one of this process's threads (R, S, ...), None if gone."""
     try:
         with open("/proc/self/task/%d/stat" % tid) as f:
             stat = f.read()
@@ -97,7 +98,7 @@ def _snapshot(volatile_idents, me):
                                         max(l for _, l in dis.findlinestarts(code) if l is not None)]
         by_native[t.native_id] = entry
         threads.append(entry)
-        state = _task_state(t.native_id)
+        state = task_state(t.native_id)
         if state != "S" and not volatile:
             problems.append("%s: state %r" % (t.name, state))
         if not volatile:
@@ -109,7 +110,7 @@ def _snapshot(volatile_idents, me):
         tid = int(name)
         if tid == my_tid or tid in by_native:
             continue
-        state = _task_state(tid)
+        state = task_state(tid)
         if state is None:
             continue
         if state != "S":
