@@ -52,6 +52,31 @@ PythonStack two_segments(RemoteAddr first_mark, RemoteAddr second_mark) {
   return stack;
 }
 
+// A builtin `time.sleep` in target memory: its type objects, the module as
+// m_self, the PyMethodDef (ml_meth = 0x1000) and the PyCFunctionObject.
+struct SleepBuiltin {
+  std::uint64_t type_builtin, type_other, type_module, module, ml, func;
+  SleepBuiltin(PythonImage& image, const Offsets& o) {
+    type_builtin = image.alloc(64);
+    type_other = image.alloc(64);
+    type_module = image.alloc(64);
+    auto tp_name = image.alloc(16);
+    image.memory.write_bytes(tp_name, std::string_view("module\0", 7));
+    image.put_u64(type_module + o.type.tp_name, tp_name);
+    module = image.alloc(32);
+    image.put_u64(module + o.object.ob_type, type_module);
+    auto ml_name = image.alloc(16);
+    image.memory.write_bytes(ml_name, std::string_view("sleep\0", 6));
+    ml = image.alloc(32);
+    image.put_u64(ml + o.cfunction.ml_name, ml_name);
+    image.put_u64(ml + o.cfunction.ml_meth, 0x1000);
+    func = image.alloc(64);
+    image.put_u64(func + o.object.ob_type, type_builtin);
+    image.put_u64(func + o.cfunction.m_ml, ml);
+    image.put_u64(func + o.cfunction.m_self, module);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("segments go to the C frame whose stack holds their marker") {
@@ -123,22 +148,8 @@ TEST_CASE("a cfunction trampoline gets python-gdb.py's built-in method line") {
   FakeSymbols symbols;
   symbols.functions = {{0x1000, "time_sleep"}, {0x2000, "cfunction_vectorcall_O"},
                        {0x3000, "_PyEval_EvalFrameDefault"}};
-  // type objects, a module as m_self, the method def and the function object
-  auto type_builtin = image.alloc(64), type_module = image.alloc(64);
-  auto tp_name = image.alloc(16);
-  image.memory.write_bytes(tp_name, std::string_view("module\0", 7));
-  image.put_u64(type_module + o.type.tp_name, tp_name);
-  auto module = image.alloc(32);
-  image.put_u64(module + o.object.ob_type, type_module);
-  auto ml_name = image.alloc(16);
-  image.memory.write_bytes(ml_name, std::string_view("sleep\0", 6));
-  auto ml = image.alloc(32);
-  image.put_u64(ml + o.cfunction.ml_name, ml_name);
-  image.put_u64(ml + o.cfunction.ml_meth, 0x1000);
-  auto func = image.alloc(64);
-  image.put_u64(func + o.object.ob_type, type_builtin);
-  image.put_u64(func + o.cfunction.m_ml, ml);
-  image.put_u64(func + o.cfunction.m_self, module);
+  SleepBuiltin b(image, o);
+  const auto [type_builtin, type_other, type_module, module, ml, func] = b;
 
   std::vector<NativeFrame> frames = {native(0x1010, 0x7000, 0x7100),
                                      native(0x2010, 0x7100, 0x7200),
@@ -164,22 +175,8 @@ TEST_CASE("stripped: an unnamed frame gets the built-in line only when ml_meth p
   PythonImage image(o);
   FakeSymbols symbols;  // only the exported eval function has a name
   symbols.functions = {{0x3000, "_PyEval_EvalFrameDefault"}};
-  auto type_builtin = image.alloc(64), type_other = image.alloc(64),
-       type_module = image.alloc(64);
-  auto tp_name = image.alloc(16);
-  image.memory.write_bytes(tp_name, std::string_view("module\0", 7));
-  image.put_u64(type_module + o.type.tp_name, tp_name);
-  auto module = image.alloc(32);
-  image.put_u64(module + o.object.ob_type, type_module);
-  auto ml_name = image.alloc(16);
-  image.memory.write_bytes(ml_name, std::string_view("sleep\0", 6));
-  auto ml = image.alloc(32);
-  image.put_u64(ml + o.cfunction.ml_name, ml_name);
-  image.put_u64(ml + o.cfunction.ml_meth, 0x1000);
-  auto func = image.alloc(64);
-  image.put_u64(func + o.object.ob_type, type_builtin);
-  image.put_u64(func + o.cfunction.m_ml, ml);
-  image.put_u64(func + o.cfunction.m_self, module);
+  SleepBuiltin b(image, o);
+  const auto [type_builtin, type_other, type_module, module, ml, func] = b;
   image.put_u64(func + o.cfunction.vectorcall, 0x2000);  // cfunction_vectorcall_O
 
   // time_sleep (unnamed) <- cfunction_vectorcall_O (unnamed) <- eval
