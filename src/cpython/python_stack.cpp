@@ -284,7 +284,9 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
     }
     auto f = read_interpreter_frame(memory, o, addr);
     if (!f) {
-      stack.raw.push_back({addr, RemoteAddr(), false});
+      PythonStack::RawFrame unreadable;
+      unreadable.address = addr;
+      stack.raw.push_back(unreadable);
       ++segment.count;
       stack.warnings.push_back(
           fmt::format("unreadable {} at {:#x}", format_version_note(o), addr.as_int()));

@@ -198,7 +198,11 @@ TEST_CASE("decode=false defers names and lines; decode_frames gives what decode=
     CHECK(lazy.frames[1].line == 22);
     // A code object the cache never saw decodes as unreadable, not garbage.
     PythonStack unknown;
-    unknown.raw.push_back({RemoteAddr(0x1000), RemoteAddr(0x2000), true});
+    PythonStack::RawFrame raw;
+    raw.address = RemoteAddr(0x1000);
+    raw.code = RemoteAddr(0x2000);
+    raw.readable = true;
+    unknown.raw.push_back(raw);
     decode_frames(unknown, CodeCache{});
     REQUIRE(unknown.frames.size() == 1);
     CHECK_FALSE(unknown.frames[0].readable);
