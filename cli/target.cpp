@@ -237,13 +237,11 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
   // (the frames of one thread in its data-stack chunk, older frames below):
   // fetch two pages below and one above each miss, within its mapping.
   cache_.set_read_around([this](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
-    auto it = std::upper_bound(maps_.begin(), maps_.end(), page,
-                               [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
-    if (it == maps_.begin() || !std::prev(it)->contains(page) || !std::prev(it)->readable)
-      return {page, page + 4096};
-    const auto& m = *std::prev(it);
-    return {std::max<std::uint64_t>(m.start, page >= 2 * 4096 ? page - 2 * 4096 : 0),
-            std::min<std::uint64_t>(m.end, page + 2 * 4096)};
+    constexpr std::uint64_t kPage = CachingMemory::kPageSize;
+    const MemoryMapping* m = find_mapping(maps_, page);
+    if (!m || !m->readable) return {page, page + kPage};
+    return {std::max<std::uint64_t>(m->start, page >= 2 * kPage ? page - 2 * kPage : 0),
+            std::min<std::uint64_t>(m->end, page + 2 * kPage)};
   });
   // Every thread's stack in one batch: the unwinder walks these pages after
   // the release.
@@ -251,11 +249,8 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
   for (const auto& thread : stopped.threads()) {
     const std::uint64_t sp = thread.regs.rsp;
     if (sp < kRedZone) continue;
-    auto it = std::upper_bound(maps_.begin(), maps_.end(), sp,
-                               [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
     std::uint64_t end = sp + kStackCaptureUnknownMapping;
-    if (it != maps_.begin() && std::prev(it)->contains(sp))
-      end = std::min(std::prev(it)->end, sp + kStackCapture);
+    if (const MemoryMapping* m = find_mapping(maps_, sp)) end = std::min(m->end, sp + kStackCapture);
     stacks.push_back({RemoteAddr(sp - kRedZone), end - (sp - kRedZone)});
   }
   cache_.prefetch(stacks);
@@ -438,11 +433,8 @@ Result<PreparedTarget::NonblockingResult> PreparedTarget::read_nonblocking(
 }
 
 bool PreparedTarget::is_immutable(RemoteAddr addr) const {
-  auto it = std::upper_bound(maps_.begin(), maps_.end(), addr.as_int(),
-                             [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
-  if (it == maps_.begin()) return false;
-  const MemoryMapping& m = *std::prev(it);
-  return m.contains(addr.as_int()) && !m.writable && m.is_file();
+  const MemoryMapping* m = find_mapping(maps_, addr.as_int());
+  return m && !m->writable && m->is_file();
 }
 
 Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture capture) const {

@@ -1,5 +1,6 @@
 #include "core/proc_maps.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace pyattach {
@@ -65,6 +66,13 @@ Result<std::vector<MemoryMapping>> parse_proc_maps(std::string_view text) {
     out.push_back(std::move(m));
   }
   return out;
+}
+
+const MemoryMapping* find_mapping(const std::vector<MemoryMapping>& maps, std::uint64_t addr) {
+  auto it = std::upper_bound(maps.begin(), maps.end(), addr,
+                             [](std::uint64_t a, const MemoryMapping& m) { return a < m.start; });
+  if (it == maps.begin() || !std::prev(it)->contains(addr)) return nullptr;
+  return &*std::prev(it);
 }
 
 }  // namespace pyattach

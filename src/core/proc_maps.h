@@ -22,6 +22,10 @@ struct MemoryMapping {
   bool is_file() const { return inode != 0 && !path.empty() && path[0] == '/'; }
 };
 
+// The mapping of `maps` (sorted by start, as the kernel lists them) that
+// holds `addr`; null if none does.
+const MemoryMapping* find_mapping(const std::vector<MemoryMapping>& maps, std::uint64_t addr);
+
 // Parses the text of /proc/PID/maps. Fails with kCorruptData naming the first
 // malformed line (1-based).
 Result<std::vector<MemoryMapping>> parse_proc_maps(std::string_view text);

@@ -50,3 +50,16 @@ TEST_CASE("parse_proc_maps names the malformed line") {
     }
   }
 }
+
+TEST_CASE("find_mapping: the mapping holding an address, none in gaps or past the ends") {
+  auto maps = parse_proc_maps("1000-3000 r--p 0 00:00 0\n5000-6000 rw-p 0 00:00 0\n");
+  REQUIRE(maps);
+  CHECK(find_mapping(*maps, 0x1000) == &(*maps)[0]);
+  CHECK(find_mapping(*maps, 0x2fff) == &(*maps)[0]);
+  CHECK(find_mapping(*maps, 0x5800) == &(*maps)[1]);
+  CHECK(find_mapping(*maps, 0xfff) == nullptr);
+  CHECK(find_mapping(*maps, 0x3000) == nullptr);  // end is exclusive
+  CHECK(find_mapping(*maps, 0x4000) == nullptr);
+  CHECK(find_mapping(*maps, 0x6000) == nullptr);
+  CHECK(find_mapping({}, 0x1000) == nullptr);
+}
