@@ -460,7 +460,8 @@ class Analyzer {
     add_wrappers(thread, wait);
 
     bool in_lock_wait = false;
-    for (std::size_t i = 0; i < eval; ++i) in_lock_wait |= is_lock_wait_function(thread.native[i].symbol);
+    for (std::size_t i = 0; i < eval; ++i)
+      in_lock_wait |= is_lock_wait_function(c_function_name(thread.native[i].symbol));
 
     // The futex the thread sleeps on, matched against every lock met so far
     // and those on this thread's stacks.

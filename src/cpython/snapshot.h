@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/native_frame.h"
@@ -35,6 +36,16 @@ enum class FrameMapping {
 };
 
 // A native frame, symbolised, with what Python runs in it.
+// The C name of a symbol, as python-gdb.py sees it through gdb's DWARF
+// name: GCC names the copies it makes with a suffix after a dot (Debian's LTO
+// build: "take_gil.lto_priv.0"; also .constprop.N, .isra.N, .part.N, .cold),
+// which no C identifier contains, and a .symtab may carry a symbol version
+// ("clock_nanosleep@@GLIBC_2.17"). Every comparison of a frame's symbol with
+// a C function name goes through this.
+inline std::string_view c_function_name(std::string_view symbol) {
+  return symbol.substr(0, symbol.find_first_of(".@"));
+}
+
 struct NativeFrameSnapshot {
   NativeFrame frame;
   std::string symbol;       // function name; empty if unknown

@@ -13,15 +13,6 @@ constexpr std::string_view kEvalFrameSymbol = "_PyEval_EvalFrameDefault";
 constexpr std::size_t kMaxStackScanBytes = 64 * 1024;
 constexpr std::size_t kPythonFrameScanBytes = 4096;
 
-// The C name of a symbol: GCC names the copies it makes with suffixes after a
-// dot (Debian's LTO build: "cfunction_call.lto_priv.0"; also .constprop.N,
-// .isra.N, .part.N, .cold), which no C identifier contains, and a .symtab may
-// carry a symbol version ("clock_nanosleep@@GLIBC_2.17"). python-gdb.py
-// matches gdb's DWARF name, which has neither.
-std::string_view base_name(std::string_view symbol) {
-  return symbol.substr(0, symbol.find_first_of(".@"));
-}
-
 bool is_cfunction_trampoline(std::string_view name, const PythonVersion& v) {
   if (name.starts_with("cfunction_vectorcall_")) return true;
   return v.at_least(3, 9) ? name == "cfunction_call" : name == "cfunction_call_varargs";
@@ -190,7 +181,7 @@ void build_thread_frames(ThreadSnapshot& thread, const std::vector<NativeFrame>&
     } else {
       snap.module = c.symbols.module_of(pc);
     }
-    snap.is_eval = base_name(snap.symbol) == kEvalFrameSymbol;
+    snap.is_eval = c_function_name(snap.symbol) == kEvalFrameSymbol;
     thread.native.push_back(std::move(snap));
   }
   for (auto& w : stack.warnings) thread.warnings.push_back(std::move(w));
@@ -254,7 +245,7 @@ void build_thread_frames(ThreadSnapshot& thread, const std::vector<NativeFrame>&
   // python-gdb.py's "other python frames".
   for (std::size_t i = 0; i < thread.native.size(); ++i) {
     auto& snap = thread.native[i];
-    std::string_view name = base_name(snap.symbol);
+    std::string_view name = c_function_name(snap.symbol);
     if (name.empty()) {
       if (auto text = describe_unnamed_cfunction_call(c, thread, native, i))
         snap.other_python_info = std::move(*text);

@@ -13,7 +13,7 @@ constexpr std::int64_t kSysClockNanosleep = 230;
 
 bool has_frame_named(const ThreadSnapshot& t, std::initializer_list<std::string_view> names) {
   return std::any_of(t.native.begin(), t.native.end(), [&](const NativeFrameSnapshot& f) {
-    return std::find(names.begin(), names.end(), f.symbol) != names.end();
+    return std::find(names.begin(), names.end(), c_function_name(f.symbol)) != names.end();
   });
 }
 
@@ -33,7 +33,7 @@ std::string_view libc_entry_called_by_interpreter(const ThreadSnapshot& t,
   std::string_view entry;
   for (const auto& f : t.native) {
     if (is_c_library(f.module)) {
-      entry = f.symbol;
+      entry = c_function_name(f.symbol);
       continue;
     }
     return !entry.empty() && f.module == interpreter_path ? entry : std::string_view();

@@ -128,6 +128,20 @@ TEST_CASE("thread activity, most specific evidence first") {
     CHECK(t.gil == GilRelation::kWaiting);
     CHECK(t.activity == ThreadActivity::kWaitingForGil);
   }
+  SUBCASE("frame names with GCC's suffixes (Debian's LTO build) count as the C names") {
+    // A futex that is not the GIL's: only the names can say what the thread does.
+    auto gil = python_thread(kTstateB, {"__futex_abstimed_wait_common", "take_gil.lto_priv.0",
+                                        "PyEval_RestoreThread"});
+    gil.native[1].module = std::string(lib);
+    gil.syscall = call(202, 0x77770000);
+    classify_thread(gil, held_by_a, o, lib);
+    CHECK(gil.activity == ThreadActivity::kWaitingForGil);
+    auto dropping = python_thread(kTstateB, {"__futex_abstimed_wait_common",
+                                             "drop_gil.lto_priv.0.cold"});
+    dropping.native[1].module = std::string(lib);
+    classify_thread(dropping, held_by_a, o, lib);
+    CHECK(dropping.gil == GilRelation::kDropping);
+  }
   SUBCASE("waiting for the GIL, stripped: the futex word is the GIL's condition") {
     auto t = python_thread(kTstateB, {"__futex_abstimed_wait_common", "pthread_cond_timedwait", ""});
     t.syscall = call(202, kHeapGil + o.gil.cond + 40);
