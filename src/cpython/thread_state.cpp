@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <array>
 
+#include "core/syscalls.h"
+
 namespace pyattach::cpython {
 namespace {
 
-constexpr std::int64_t kSysFutex = 202;          // x86-64
-constexpr std::int64_t kSysSelect = 23;
-constexpr std::int64_t kSysPselect6 = 270;  // glibc's select() on x86-64
-constexpr std::int64_t kSysClockNanosleep = 230;
+// From the kernel headers' table (core/syscalls.h), which is constant-
+// initialised; -2, no call's number, if the table lacks one.
+const std::int64_t kSysFutex = syscall_number("futex").value_or(-2);
+const std::int64_t kSysSelect = syscall_number("select").value_or(-2);
+const std::int64_t kSysPselect6 = syscall_number("pselect6").value_or(-2);  // glibc's select()
+const std::int64_t kSysClockNanosleep = syscall_number("clock_nanosleep").value_or(-2);
 
 bool has_frame_named(const ThreadSnapshot& t, std::initializer_list<std::string_view> names) {
   return std::any_of(t.native.begin(), t.native.end(), [&](const NativeFrameSnapshot& f) {
