@@ -447,7 +447,19 @@ Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture c
   attach::Unwinder unwinder(pid_, unwind_tables_);
   cpython::FrameContext context{cache_, offsets_, symbols_, interpreter_.cfunction_type,
                                 interpreter_.cmethod_type};
-  for (auto& thread : capture.threads) {
+  // Every thread unwound first, so that all the frames' addresses are looked
+  // up in one pass per module instead of sorting each module's symbols.
+  std::vector<Result<std::vector<NativeFrame>>> unwound;
+  std::vector<RemoteAddr> pcs;
+  for (const auto& thread : capture.threads) {
+    unwound.push_back(unwinder.unwind(thread.tid, thread.regs, cache_));
+    if (unwound.back())
+      for (std::size_t i = 0; i < unwound.back()->size(); ++i)
+        pcs.emplace_back((*unwound.back())[i].lookup_pc(i == 0));
+  }
+  symbols_.prefetch(pcs);
+  for (std::size_t t = 0; t < capture.threads.size(); ++t) {
+    auto& thread = capture.threads[t];
     cpython::ThreadSnapshot out;
     out.tid = thread.tid;
     out.pthread_id = thread.regs.fs_base;
@@ -474,7 +486,7 @@ Result<cpython::ProcessSnapshot> PreparedTarget::build_snapshot(StoppedCapture c
       out.syscall = std::move(call);
     }
     std::vector<NativeFrame> native;
-    if (auto frames = unwinder.unwind(thread.tid, thread.regs, cache_)) {
+    if (auto& frames = unwound[t]) {
       native = std::move(*frames);
     } else {
       out.warnings.push_back("native unwinding failed: " + frames.error().message);

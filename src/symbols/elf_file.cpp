@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <optional>
 #include <span>
 #include <unordered_map>
 
@@ -63,6 +65,158 @@ std::string_view string_at(std::span<const std::byte> table, std::uint64_t index
 
 std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
 
+// One .dynsym or .symtab with its string table, as the file holds them.
+struct RawTable {
+  std::vector<std::byte> entries;
+  std::vector<std::byte> strings;  // symbols' names point into this buffer
+  // One past the last NUL of `strings`: a name starting at or past it would
+  // run off the end.
+  std::size_t names_end = 0;
+  bool dynamic = false;
+};
+
+struct SymbolEntry {
+  ElfSymbol symbol;
+  std::uint8_t rank = 0;
+  std::uint32_t section = ~0u;  // index into the file's sections, or ~0
+};
+
+// Symbols sorted by address, deduplicated, with the lookups ElfFile offers.
+// Built over a whole file's tables, or over just the symbols a batch of
+// lookups needs: given every symbol at the addresses that matter, `at`
+// answers as it would over the whole table (see ElfFile::symbols_at).
+class SymbolIndex {
+ public:
+  // Symbols must be added in one fixed order (the file's): it breaks ties.
+  void add(const SymbolEntry& entry) {
+    symbols_.push_back(entry.symbol);
+    ranks_.push_back(entry.rank);
+    sections_.push_back(entry.section);
+  }
+  void finish();
+  const ElfSymbol* at(std::uint64_t vaddr, const std::vector<ElfSection>& sections) const;
+  // The symbol with this name: the best-ranked, the lowest address among equals.
+  const ElfSymbol* named(std::string_view name) const;
+  std::size_t size() const { return symbols_.size(); }
+
+ private:
+  std::vector<ElfSymbol> symbols_;        // by value, then rank
+  std::vector<std::uint8_t> ranks_;       // parallel to symbols_
+  std::vector<std::uint32_t> sections_;   // parallel: index into sections, or ~0
+  std::vector<std::uint64_t> max_end_;    // prefix max of value + size
+};
+
+void SymbolIndex::finish() {
+  std::vector<std::size_t> order(symbols_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // .symtab repeats most of .dynsym: keep one copy per (value, name), the
+  // best-ranked one (the first added among equals, so that an index over a
+  // few symbols keeps the same copy as one over all).
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto& x = symbols_[a];
+    const auto& y = symbols_[b];
+    if (x.value != y.value) return x.value < y.value;
+    if (x.name != y.name) return x.name < y.name;
+    if (ranks_[a] != ranks_[b]) return ranks_[a] < ranks_[b];
+    return a < b;
+  });
+  order.erase(std::unique(order.begin(), order.end(),
+                          [&](std::size_t a, std::size_t b) {
+                            if (symbols_[a].value != symbols_[b].value ||
+                                symbols_[a].name != symbols_[b].name)
+                              return false;
+                            symbols_[a].dynamic |= symbols_[b].dynamic;  // a is kept
+                            return true;
+                          }),
+              order.end());
+  // Among aliases of one address (glibc has clone3, __clone3, __GI___clone3),
+  // prefer the name a person wrote: gdb shows the DWARF name, which is that one.
+  auto alias_penalty = [](std::string_view name) {
+    std::size_t underscores = 0;
+    while (underscores < name.size() && name[underscores] == '_') ++underscores;
+    return (name.starts_with("__GI_") ? 100 : 0) + underscores;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (symbols_[a].value != symbols_[b].value) return symbols_[a].value < symbols_[b].value;
+    if (ranks_[a] != ranks_[b]) return ranks_[a] < ranks_[b];
+    return alias_penalty(symbols_[a].name) < alias_penalty(symbols_[b].name);
+  });
+
+  std::vector<ElfSymbol> sorted;
+  std::vector<std::uint8_t> sorted_ranks;
+  std::vector<std::uint32_t> sorted_sections;
+  sorted.reserve(order.size());
+  sorted_ranks.reserve(order.size());
+  sorted_sections.reserve(order.size());
+  for (std::size_t i : order) {
+    sorted.push_back(symbols_[i]);
+    sorted_ranks.push_back(ranks_[i]);
+    sorted_sections.push_back(sections_[i]);
+  }
+  symbols_ = std::move(sorted);
+  ranks_ = std::move(sorted_ranks);
+  sections_ = std::move(sorted_sections);
+
+  max_end_.resize(symbols_.size());
+  std::uint64_t running = 0;
+  for (std::size_t i = 0; i < symbols_.size(); ++i) {
+    const auto& s = symbols_[i];
+    const std::uint64_t end =
+        s.size > ~0ull - s.value ? ~0ull : s.value + s.size;  // saturate on garbage
+    running = std::max(running, end);
+    max_end_[i] = running;
+  }
+}
+
+const ElfSymbol* SymbolIndex::at(std::uint64_t vaddr,
+                                 const std::vector<ElfSection>& sections) const {
+  const auto& syms = symbols_;
+  auto it = std::upper_bound(syms.begin(), syms.end(), vaddr,
+                             [](std::uint64_t v, const ElfSymbol& s) { return v < s.value; });
+  if (it == syms.begin()) return nullptr;
+  const auto last = static_cast<std::size_t>(it - syms.begin()) - 1;
+  const auto group_start = [&](std::size_t j) {
+    const auto v = syms[j].value;
+    return static_cast<std::size_t>(
+        std::lower_bound(syms.begin(), syms.begin() + static_cast<std::ptrdiff_t>(j), v,
+                         [](const ElfSymbol& s, std::uint64_t x) { return s.value < x; }) -
+        syms.begin());
+  };
+
+  // Sized symbols first: walk back group by group while some earlier symbol
+  // could still reach vaddr (max_end is a prefix maximum, so this stops at
+  // the first gap).
+  for (std::size_t j = last + 1; j > 0 && max_end_[j - 1] > vaddr;) {
+    const std::size_t g = group_start(j - 1);
+    for (std::size_t k = g; k < j; ++k) {
+      const auto& s = syms[k];
+      if (s.size != 0 && vaddr - s.value < s.size) return &s;
+    }
+    j = g;
+  }
+  // Else the nearest unsized label, if vaddr is still inside its section.
+  for (std::size_t k = group_start(last); k <= last; ++k) {
+    const auto& s = syms[k];
+    if (s.size != 0) continue;
+    const auto sec = sections_[k];
+    if (sec >= sections.size()) return &s;
+    const auto& sp = sections[sec];
+    if (vaddr >= sp.addr && vaddr - sp.addr < sp.size) return &s;
+  }
+  return nullptr;
+}
+
+const ElfSymbol* SymbolIndex::named(std::string_view name) const {
+  const ElfSymbol* best = nullptr;
+  std::uint8_t best_rank = 0;
+  for (std::size_t i = 0; i < symbols_.size(); ++i)
+    if (symbols_[i].name == name && (best == nullptr || ranks_[i] < best_rank)) {
+      best = &symbols_[i];
+      best_rank = ranks_[i];
+    }
+  return best;
+}
+
 }  // namespace
 
 struct ElfFile::Impl {
@@ -80,12 +234,21 @@ struct ElfFile::Impl {
   std::vector<ElfLoadSegment> segments;
   std::vector<ElfSection> sections;
   std::vector<SectionExtra> section_extras;  // parallel to sections
-  std::vector<ElfSymbol> symbols;               // by value, then rank
-  std::vector<std::vector<std::byte>> string_tables;  // what symbols' names point into
-  std::vector<std::uint8_t> ranks;              // parallel to symbols
-  std::vector<std::uint32_t> symbol_sections;   // parallel: index into sections, or ~0
-  std::vector<std::uint64_t> max_end;           // prefix max of value + size
-  std::unordered_map<std::string_view, std::size_t> by_name;
+
+  // Symbols are read on first use, not by open(): a one-shot run needs the
+  // names of a few dozen addresses in two or three of the ~10 files a process
+  // maps, and sorting a whole .symtab costs milliseconds.
+  bool symbols_enabled = false;
+  bool raw_loaded = false;
+  std::vector<RawTable> raw;  // .dynsym and .symtab as in the file
+  // Every symbol, sorted: built only when an address outside every batch
+  // given to symbols_at is looked up.
+  std::optional<SymbolIndex> full;
+  // The few symbols each symbols_at batch or find_symbol scan needed (a
+  // deque: answers point into them).
+  std::deque<SymbolIndex> partial;
+  std::unordered_map<std::uint64_t, const ElfSymbol*> by_address;  // symbols_at's answers
+  std::unordered_map<std::string, const ElfSymbol*> by_name;       // find_symbol's answers
 
   Impl() = default;
   Impl(const Impl&) = delete;
@@ -121,15 +284,22 @@ struct ElfFile::Impl {
     return nullptr;
   }
 
-  Result<void> parse(bool want_symbols);
+  Result<void> parse();
   void parse_sections(std::uint64_t shnum, std::uint64_t shstrndx,
                       std::span<const std::byte> table);
-  void load_symbols(std::size_t table_index);
   void parse_notes(std::span<const std::byte> notes, std::uint64_t align);
-  void finish_symbols();
+
+  void load_raw_tables();
+  void load_raw_table(std::size_t table_index);
+  // Calls fn(table, entry) for every symbol that names a defined function or
+  // object; `entry` is raw, its name not yet looked up.
+  template <class Fn>
+  void for_each_symbol(Fn&& fn);
+  SymbolEntry entry_of(const RawTable& table, const Elf64_Sym& s) const;
+  const SymbolIndex& full_index();
 };
 
-Result<void> ElfFile::Impl::parse(bool want_symbols) {
+Result<void> ElfFile::Impl::parse() {
   if (file_size < sizeof(Elf64_Ehdr))
     return fail(ErrorCode::kDebugInfo, "not an ELF file (too short): " + path);
   const auto ident = PYATTACH_TRY(read_at(0, sizeof(Elf64_Ehdr)));
@@ -198,12 +368,6 @@ Result<void> ElfFile::Impl::parse(bool want_symbols) {
     if (auto data = read_at(s->offset, s->size)) debuglink = std::string(string_at(*data, 0));
   }
 
-  if (want_symbols) {
-    for (std::size_t i = 0; i < sections.size(); ++i) {
-      if (sections[i].type == SHT_SYMTAB || sections[i].type == SHT_DYNSYM) load_symbols(i);
-    }
-  }
-  finish_symbols();
   return {};
 }
 
@@ -248,7 +412,15 @@ void ElfFile::Impl::parse_notes(std::span<const std::byte> notes, std::uint64_t 
   }
 }
 
-void ElfFile::Impl::load_symbols(std::size_t table_index) {
+void ElfFile::Impl::load_raw_tables() {
+  if (raw_loaded) return;
+  raw_loaded = true;
+  if (!symbols_enabled) return;
+  for (std::size_t i = 0; i < sections.size(); ++i)
+    if (sections[i].type == SHT_SYMTAB || sections[i].type == SHT_DYNSYM) load_raw_table(i);
+}
+
+void ElfFile::Impl::load_raw_table(std::size_t table_index) {
   auto log = log::get("elf");
   const auto& table = sections[table_index];
   const auto& extra = section_extras[table_index];
@@ -264,94 +436,59 @@ void ElfFile::Impl::load_symbols(std::size_t table_index) {
     return;
   }
   auto syms = read_at(table.offset, table.size);
-  auto strs_read = read_at(strtab.offset, strtab.size);
-  if (!syms || !strs_read) {
+  auto strs = read_at(strtab.offset, strtab.size);
+  if (!syms || !strs) {
     log->warn("{}: {} lies past the end of the file", path, kind);
     return;
   }
-  // Moving the vector keeps its buffer, so names may point into it.
-  string_tables.push_back(std::move(*strs_read));
-  const std::vector<std::byte>* strs = &string_tables.back();
-  const std::size_t count = syms->size() / sizeof(Elf64_Sym);
-  symbols.reserve(symbols.size() + count);
-  for (std::size_t i = 1; i < count; ++i) {
-    const auto s = load<Elf64_Sym>(*syms, i * sizeof(Elf64_Sym));
-    const unsigned type = ELF64_ST_TYPE(s.st_info);
-    if (s.st_shndx == SHN_UNDEF || s.st_shndx == SHN_ABS || s.st_shndx == SHN_COMMON)
-      continue;
-    const bool is_function = type == STT_FUNC || type == STT_GNU_IFUNC;
-    if (!is_function && type != STT_OBJECT && !(type == STT_NOTYPE && s.st_value != 0))
-      continue;
-    const auto name = string_at(*strs, s.st_name);
-    if (name.empty()) continue;
-    symbols.push_back({name, s.st_value, s.st_size, is_function, table.type == SHT_DYNSYM});
-    ranks.push_back(symbol_rank(s));
-    symbol_sections.push_back(s.st_shndx < sections.size() ? s.st_shndx : ~0u);
+  RawTable out;
+  out.entries = std::move(*syms);
+  out.strings = std::move(*strs);
+  for (std::size_t i = out.strings.size(); i > 0; --i)
+    if (out.strings[i - 1] == std::byte{0}) {
+      out.names_end = i;
+      break;
+    }
+  out.dynamic = table.type == SHT_DYNSYM;
+  raw.push_back(std::move(out));  // moving keeps the buffers names point into
+}
+
+template <class Fn>
+void ElfFile::Impl::for_each_symbol(Fn&& fn) {
+  load_raw_tables();
+  for (const RawTable& table : raw) {
+    const std::size_t count = table.entries.size() / sizeof(Elf64_Sym);
+    for (std::size_t i = 1; i < count; ++i) {
+      const auto s = load<Elf64_Sym>(table.entries, i * sizeof(Elf64_Sym));
+      if (s.st_shndx == SHN_UNDEF || s.st_shndx == SHN_ABS || s.st_shndx == SHN_COMMON)
+        continue;
+      const unsigned type = ELF64_ST_TYPE(s.st_info);
+      const bool is_function = type == STT_FUNC || type == STT_GNU_IFUNC;
+      if (!is_function && type != STT_OBJECT && !(type == STT_NOTYPE && s.st_value != 0))
+        continue;
+      // An empty name, or one that runs off the end of the table.
+      if (s.st_name >= table.names_end || table.strings[s.st_name] == std::byte{0}) continue;
+      fn(table, s);
+    }
   }
 }
 
-void ElfFile::Impl::finish_symbols() {
-  std::vector<std::size_t> order(symbols.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  // .symtab repeats most of .dynsym: keep one copy per (value, name), the
-  // best-ranked one.
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const auto& x = symbols[a];
-    const auto& y = symbols[b];
-    if (x.value != y.value) return x.value < y.value;
-    if (x.name != y.name) return x.name < y.name;
-    return ranks[a] < ranks[b];
-  });
-  order.erase(std::unique(order.begin(), order.end(),
-                          [&](std::size_t a, std::size_t b) {
-                            if (symbols[a].value != symbols[b].value ||
-                                symbols[a].name != symbols[b].name)
-                              return false;
-                            symbols[a].dynamic |= symbols[b].dynamic;  // a is kept
-                            return true;
-                          }),
-              order.end());
-  // Among aliases of one address (glibc has clone3, __clone3, __GI___clone3),
-  // prefer the name a person wrote: gdb shows the DWARF name, which is that one.
-  auto alias_penalty = [](std::string_view name) {
-    std::size_t underscores = 0;
-    while (underscores < name.size() && name[underscores] == '_') ++underscores;
-    return (name.starts_with("__GI_") ? 100 : 0) + underscores;
-  };
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (symbols[a].value != symbols[b].value) return symbols[a].value < symbols[b].value;
-    if (ranks[a] != ranks[b]) return ranks[a] < ranks[b];
-    return alias_penalty(symbols[a].name) < alias_penalty(symbols[b].name);
-  });
+SymbolEntry ElfFile::Impl::entry_of(const RawTable& table, const Elf64_Sym& s) const {
+  const unsigned type = ELF64_ST_TYPE(s.st_info);
+  return {{string_at(table.strings, s.st_name), s.st_value, s.st_size,
+           type == STT_FUNC || type == STT_GNU_IFUNC, table.dynamic},
+          symbol_rank(s),
+          s.st_shndx < sections.size() ? s.st_shndx : ~0u};
+}
 
-  std::vector<ElfSymbol> sorted;
-  std::vector<std::uint8_t> sorted_ranks;
-  std::vector<std::uint32_t> sorted_sections;
-  sorted.reserve(order.size());
-  for (std::size_t i : order) {
-    sorted.push_back(std::move(symbols[i]));
-    sorted_ranks.push_back(ranks[i]);
-    sorted_sections.push_back(symbol_sections[i]);
+const SymbolIndex& ElfFile::Impl::full_index() {
+  if (!full) {
+    full.emplace();
+    for_each_symbol([&](const RawTable& table, const Elf64_Sym& s) { full->add(entry_of(table, s)); });
+    full->finish();
+    log::get("elf")->debug("{}: all {} symbols sorted", path, full->size());
   }
-  symbols = std::move(sorted);
-  ranks = std::move(sorted_ranks);
-  symbol_sections = std::move(sorted_sections);
-
-  max_end.resize(symbols.size());
-  std::uint64_t running = 0;
-  for (std::size_t i = 0; i < symbols.size(); ++i) {
-    const auto& s = symbols[i];
-    const std::uint64_t end =
-        s.size > ~0ull - s.value ? ~0ull : s.value + s.size;  // saturate on garbage
-    running = std::max(running, end);
-    max_end[i] = running;
-  }
-
-  by_name.reserve(symbols.size());
-  for (std::size_t i = 0; i < symbols.size(); ++i) {
-    auto [it, inserted] = by_name.try_emplace(symbols[i].name, i);
-    if (!inserted && ranks[i] < ranks[it->second]) it->second = i;
-  }
+  return *full;
 }
 
 ElfFile::ElfFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -378,9 +515,9 @@ Result<ElfFile> ElfFile::open(const std::string& path, const ElfOpenOptions& opt
   if (!S_ISREG(st.st_mode))
     return fail(ErrorCode::kDebugInfo, "not a regular file: " + path);
   impl->file_size = static_cast<std::uint64_t>(st.st_size);
-  if (auto parsed = impl->parse(options.load_symbols); !parsed) return std::unexpected(parsed.error());
-  log::get("elf")->debug("{}: {} symbols, {} sections, build id {}", path,
-                         impl->symbols.size(), impl->sections.size(),
+  impl->symbols_enabled = options.load_symbols;
+  if (auto parsed = impl->parse(); !parsed) return std::unexpected(parsed.error());
+  log::get("elf")->debug("{}: {} sections, build id {}", path, impl->sections.size(),
                          impl->build_id.empty() ? "none" : impl->build_id);
   return ElfFile(std::move(impl));
 }
@@ -425,45 +562,88 @@ Result<std::vector<std::byte>> ElfFile::read_bytes(std::uint64_t file_offset,
 }
 
 const ElfSymbol* ElfFile::symbol_at(std::uint64_t vaddr) const {
-  const auto& syms = impl_->symbols;
-  auto it = std::upper_bound(syms.begin(), syms.end(), vaddr,
-                             [](std::uint64_t v, const ElfSymbol& s) { return v < s.value; });
-  if (it == syms.begin()) return nullptr;
-  const auto last = static_cast<std::size_t>(it - syms.begin()) - 1;
-  const auto group_start = [&](std::size_t j) {
-    const auto v = syms[j].value;
-    return static_cast<std::size_t>(
-        std::lower_bound(syms.begin(), syms.begin() + static_cast<std::ptrdiff_t>(j), v,
-                         [](const ElfSymbol& s, std::uint64_t x) { return s.value < x; }) -
-        syms.begin());
-  };
+  if (!impl_->symbols_enabled) return nullptr;
+  if (auto it = impl_->by_address.find(vaddr); it != impl_->by_address.end()) return it->second;
+  return impl_->full_index().at(vaddr, impl_->sections);
+}
 
-  // Sized symbols first: walk back group by group while some earlier symbol
-  // could still reach vaddr (max_end is a prefix maximum, so this stops at
-  // the first gap).
-  for (std::size_t j = last + 1; j > 0 && impl_->max_end[j - 1] > vaddr;) {
-    const std::size_t g = group_start(j - 1);
-    for (std::size_t k = g; k < j; ++k) {
-      const auto& s = syms[k];
-      if (s.size != 0 && vaddr - s.value < s.size) return &s;
+std::vector<const ElfSymbol*> ElfFile::symbols_at(std::span<const std::uint64_t> vaddrs) const {
+  Impl& impl = *impl_;
+  std::vector<const ElfSymbol*> out(vaddrs.size(), nullptr);
+  if (!impl.symbols_enabled) return out;
+  if (impl.full) {
+    for (std::size_t i = 0; i < vaddrs.size(); ++i) out[i] = symbol_at(vaddrs[i]);
+    return out;
+  }
+  std::vector<std::uint64_t> pcs;
+  for (std::uint64_t v : vaddrs)
+    if (!impl.by_address.contains(v)) pcs.push_back(v);
+  std::sort(pcs.begin(), pcs.end());
+  pcs.erase(std::unique(pcs.begin(), pcs.end()), pcs.end());
+  if (!pcs.empty()) {
+    // Pass 1: for each address, the greatest symbol value at or below it
+    // (`nearest`, carried forward from the gap between the addresses where
+    // each value falls) and the greatest value of a sized symbol covering it.
+    const std::size_t n = pcs.size();
+    std::vector<std::optional<std::uint64_t>> nearest(n), covering(n);
+    impl.for_each_symbol([&](const RawTable&, const Elf64_Sym& s) {
+      const auto k = static_cast<std::size_t>(
+          std::lower_bound(pcs.begin(), pcs.end(), s.st_value) - pcs.begin());
+      if (k == n) return;
+      if (!nearest[k] || s.st_value > *nearest[k]) nearest[k] = s.st_value;
+      // At most n steps, even for a garbage size.
+      for (std::size_t i = k; s.st_size != 0 && i < n && pcs[i] - s.st_value < s.st_size; ++i)
+        if (!covering[i] || s.st_value > *covering[i]) covering[i] = s.st_value;
+    });
+    std::vector<std::uint64_t> wanted;
+    std::optional<std::uint64_t> carried;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (nearest[i]) carried = nearest[i];
+      if (carried) wanted.push_back(*carried);
+      if (covering[i]) wanted.push_back(*covering[i]);
     }
-    j = g;
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    // Pass 2: every symbol at those values. symbol_at's answer for an address
+    // lies at one of its two values, and is chosen among the symbols there
+    // only; so an index of just these gives the same answers.
+    SymbolIndex& few = impl.partial.emplace_back();
+    if (!wanted.empty())
+      impl.for_each_symbol([&](const RawTable& table, const Elf64_Sym& s) {
+        if (std::binary_search(wanted.begin(), wanted.end(), s.st_value))
+          few.add(impl.entry_of(table, s));
+      });
+    few.finish();
+    for (std::uint64_t pc : pcs) impl.by_address.emplace(pc, few.at(pc, impl.sections));
   }
-  // Else the nearest unsized label, if vaddr is still inside its section.
-  for (std::size_t k = group_start(last); k <= last; ++k) {
-    const auto& s = syms[k];
-    if (s.size != 0) continue;
-    const auto sec = impl_->symbol_sections[k];
-    if (sec >= impl_->sections.size()) return &s;
-    const auto& sp = impl_->sections[sec];
-    if (vaddr >= sp.addr && vaddr - sp.addr < sp.size) return &s;
-  }
-  return nullptr;
+  for (std::size_t i = 0; i < vaddrs.size(); ++i) out[i] = impl.by_address.at(vaddrs[i]);
+  return out;
 }
 
 const ElfSymbol* ElfFile::find_symbol(std::string_view name) const {
-  auto it = impl_->by_name.find(name);
-  return it == impl_->by_name.end() ? nullptr : &impl_->symbols[it->second];
+  Impl& impl = *impl_;
+  if (!impl.symbols_enabled || name.empty()) return nullptr;
+  std::string key(name);
+  if (auto it = impl.by_name.find(key); it != impl.by_name.end()) return it->second;
+  // One pass over the raw tables, only if some string table holds the name
+  // (as a whole string or the tail of one): cheap for the names looked for in
+  // every mapped file, which most do not have.
+  impl.load_raw_tables();
+  const std::string needle = key + '\0';
+  const bool present = std::any_of(impl.raw.begin(), impl.raw.end(), [&](const RawTable& t) {
+    return ::memmem(t.strings.data(), t.strings.size(), needle.data(), needle.size()) != nullptr;
+  });
+  const ElfSymbol* found = nullptr;
+  if (present) {
+    SymbolIndex& few = impl.partial.emplace_back();
+    impl.for_each_symbol([&](const RawTable& table, const Elf64_Sym& s) {
+      if (string_at(table.strings, s.st_name) == name) few.add(impl.entry_of(table, s));
+    });
+    few.finish();
+    found = few.named(name);
+  }
+  impl.by_name.emplace(std::move(key), found);
+  return found;
 }
 
 }  // namespace pyattach::symbols

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,13 +44,17 @@ struct ElfLoadSegment {
   bool executable = false;
 };
 
-// Loads .symtab and .dynsym (both, merged, deduplicated by address and name)
-// eagerly into sorted vectors, and keeps the file open (not mapped: a file
-// truncated under us then fails a read instead of raising SIGBUS) for section
-// reads. Every offset and size in the file is bounds-checked. Fails with
-// kDebugInfo if the file cannot be read, is not a 64-bit x86-64 ELF, or its
-// header tables lie past its end; a malformed symbol table is skipped with a
-// warning on the "elf" logger.
+// Reads the headers, sections, segments and notes on open, and keeps the file
+// open (not mapped: a file truncated under us then fails a read instead of
+// raising SIGBUS) for section reads. .symtab and .dynsym (both, merged,
+// deduplicated by address and name) are read on the first symbol lookup, and
+// sorted only if symbol_at is asked for an address that no symbols_at batch
+// covered: most files a process maps are never looked into. Every offset and
+// size in the file is bounds-checked. Fails with kDebugInfo if the file cannot
+// be read, is not a 64-bit x86-64 ELF, or its header tables lie past its end;
+// a malformed symbol table is skipped with a warning on the "elf" logger (at
+// the first lookup). The lookups are const but fill caches: not for use from
+// several threads at once.
 class ElfFile {
  public:
   static Result<ElfFile> open(const std::string& path);
@@ -90,8 +95,16 @@ class ElfFile {
   // its section. Among aliases, functions and globals win. nullptr if none.
   // Pointers stay valid as long as the ElfFile.
   const ElfSymbol* symbol_at(std::uint64_t vaddr) const;
+  // symbol_at for many addresses at once, answered from two passes over the
+  // raw tables that keep only the symbols at the addresses' nearest values
+  // instead of sorting every symbol; later symbol_at calls for the same
+  // addresses reuse the answers. The same answers as symbol_at, except in
+  // files that list one name at one address twice with different sizes.
+  std::vector<const ElfSymbol*> symbols_at(std::span<const std::uint64_t> vaddrs) const;
   // The symbol with exactly this name (dynsym or symtab); with several (file-
-  // local statics), a sized global function wins. nullptr if none.
+  // local statics), a sized global function wins. nullptr if none. Found by
+  // a scan of the raw tables, remembered per name (the pointer is not the
+  // one symbol_at returns for the same symbol).
   const ElfSymbol* find_symbol(std::string_view name) const;
 
  private:

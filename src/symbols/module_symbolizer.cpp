@@ -177,6 +177,24 @@ std::optional<SymbolInfo> ModuleSymbolizer::symbolize(RemoteAddr addr) const {
   return SymbolInfo{demangle(s->name), RemoteAddr(s->value + m->bias), s->size, m->path};
 }
 
+void ModuleSymbolizer::prefetch(std::span<const RemoteAddr> addrs) const {
+  std::map<const LoadedModule*, std::vector<std::uint64_t>> by_module;
+  for (RemoteAddr addr : addrs)
+    if (const LoadedModule* m = module_at(addr); m != nullptr && m->elf)
+      by_module[m].push_back(addr.as_int() - m->bias);
+  for (auto& [m, vaddrs] : by_module) {
+    // As symbolize: the debug file's names first, the file's own for the rest.
+    if (m->debug_elf) {
+      const auto found = m->debug_elf->symbols_at(vaddrs);
+      std::vector<std::uint64_t> unnamed;
+      for (std::size_t i = 0; i < vaddrs.size(); ++i)
+        if (found[i] == nullptr) unnamed.push_back(vaddrs[i]);
+      vaddrs = std::move(unnamed);
+    }
+    if (!vaddrs.empty()) (void)m->elf->symbols_at(vaddrs);
+  }
+}
+
 std::string ModuleSymbolizer::module_of(RemoteAddr addr) const {
   const LoadedModule* m = module_at(addr);
   return m == nullptr ? std::string() : m->path;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ class ModuleSymbolizer final : public Symbolizer {
                                 const PathMapper& open_path);
 
   std::optional<SymbolInfo> symbolize(RemoteAddr addr) const override;
+  // Looks up every address at once, module by module (ElfFile::symbols_at),
+  // so that symbolize(addr) for them needs no sorted table of all symbols.
+  // Only an optimisation: symbolize answers the same without it.
+  void prefetch(std::span<const RemoteAddr> addrs) const;
   std::string module_of(RemoteAddr addr) const override;
   std::optional<RemoteAddr> address_of(std::string_view name,
                                        std::string_view module_hint) const override;

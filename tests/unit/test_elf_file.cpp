@@ -78,6 +78,15 @@ void exercise(const ElfFile& elf) {
   for (const auto& s : elf.sections()) (void)elf.section_data(s.name);
   for (std::uint64_t a : {0ull, 0x1000ull, 0x1100ull, 0x4000ull, ~0ull}) (void)elf.symbol_at(a);
   (void)elf.find_symbol("fx_function_a");
+  const std::vector<std::uint64_t> batch = {0, 0x1000, 0x1100, 0x1100, 0x4000, ~0ull};
+  (void)elf.symbols_at(batch);
+}
+
+// The same symbol, found by two lookups (each keeps its own copy).
+bool same_symbol(const pyattach::symbols::ElfSymbol* a, const pyattach::symbols::ElfSymbol* b) {
+  if (a == nullptr || b == nullptr) return a == b;
+  return a->name == b->name && a->value == b->value && a->size == b->size &&
+         a->is_function == b->is_function && a->dynamic == b->dynamic;
 }
 
 }  // namespace
@@ -120,8 +129,8 @@ TEST_CASE("ElfFile reads symbols, sections, segments and notes of the fixture") 
     CHECK(fn->is_function);
     CHECK(fn->size > 0);
     CHECK(fn->value >= text->addr);
-    CHECK(elf->symbol_at(fn->value) == fn);
-    CHECK(elf->symbol_at(fn->value + fn->size - 1) == fn);
+    CHECK(same_symbol(elf->symbol_at(fn->value), fn));
+    CHECK(same_symbol(elf->symbol_at(fn->value + fn->size - 1), fn));
     const auto* after = elf->symbol_at(fn->value + fn->size);
     CHECK((after == nullptr || after->name != "fx_function_a"));
 
@@ -129,7 +138,7 @@ TEST_CASE("ElfFile reads symbols, sections, segments and notes of the fixture") 
     REQUIRE(obj != nullptr);
     CHECK_FALSE(obj->is_function);
     CHECK(obj->size > 0);
-    CHECK(elf->symbol_at(obj->value + 1) == obj);
+    CHECK(same_symbol(elf->symbol_at(obj->value + 1), obj));
 
     // A file-local function is in .symtab only.
     const auto* local = elf->find_symbol("fx_static_function");
@@ -142,7 +151,7 @@ TEST_CASE("ElfFile reads symbols, sections, segments and notes of the fixture") 
     REQUIRE(label != nullptr);
     CHECK(label->size == 0);
     CHECK_FALSE(label->is_function);
-    CHECK(elf->symbol_at(label->value + 2) == label);
+    CHECK(same_symbol(elf->symbol_at(label->value + 2), label));
   }
 
   SUBCASE("undefined, unknown and out-of-range lookups find nothing") {
@@ -157,7 +166,9 @@ TEST_CASE("ElfFile reads symbols, sections, segments and notes of the fixture") 
     const auto* fn = elf->find_symbol("fx_function_a");
     REQUIRE(fn != nullptr);
     const auto* again = elf->symbol_at(fn->value);
-    CHECK(again == fn);
+    CHECK(same_symbol(again, fn));
+    CHECK(again->dynamic);  // listed in .dynsym, kept once with the flag
+    CHECK(fn->dynamic);
   }
 }
 
@@ -310,5 +321,91 @@ TEST_CASE("ElfFile survives every truncation and random corruption of the fixtur
     }
     const auto path = dir.write("fuzz.so", bytes);
     if (auto elf = ElfFile::open(path)) exercise(*elf);
+  }
+}
+
+namespace {
+
+// Addresses where symbol_at's answer changes: each symbol's first byte, the
+// byte before, its last byte and the byte after.
+std::vector<std::uint64_t> symbol_edges(const ElfFile& elf) {
+  std::vector<std::uint64_t> out;
+  for (const char* table : {".dynsym", ".symtab"}) {
+    auto bytes = elf.section_data(table);
+    if (!bytes) continue;
+    for (std::size_t at = 0; at + sizeof(Elf64_Sym) <= bytes->size(); at += sizeof(Elf64_Sym)) {
+      Elf64_Sym s;
+      std::memcpy(&s, bytes->data() + at, sizeof s);
+      for (std::uint64_t a : {s.st_value - 1, s.st_value, s.st_value + s.st_size - 1,
+                              s.st_value + s.st_size})
+        out.push_back(a);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("symbols_at answers as symbol_at does, in one batch and in small random ones") {
+  std::vector<std::string> files = {kLib, kFixtures + "/fx_exec", kFixtures + "/liblayouts.debug",
+                                    "/proc/self/exe"};
+  // A real C library and its separate debug file, when installed.
+  for (const char* lib : {"/lib/x86_64-linux-gnu/libc.so.6"}) {
+    auto elf = ElfFile::open(lib);
+    if (!elf) continue;
+    files.push_back(lib);
+    const auto& id = elf->build_id();
+    const std::string debug = "/usr/lib/debug/.build-id/" + id.substr(0, 2) + "/" +
+                              id.substr(2) + ".debug";
+    if (id.size() > 2 && std::filesystem::exists(debug)) files.push_back(debug);
+  }
+  std::mt19937_64 rng(6);
+  for (const auto& path : files) {
+    CAPTURE(path);
+    auto reference = ElfFile::open(path);
+    REQUIRE(reference);
+    std::vector<std::uint64_t> addrs = symbol_edges(*reference);
+    REQUIRE(addrs.size() > 8);
+    for (const auto& seg : reference->load_segments()) {
+      std::uniform_int_distribution<std::uint64_t> in_seg(seg.vaddr, seg.vaddr + seg.memsz);
+      for (int i = 0; i < 500; ++i) addrs.push_back(in_seg(rng));
+    }
+    std::vector<const pyattach::symbols::ElfSymbol*> expected;
+    for (std::uint64_t a : addrs) expected.push_back(reference->symbol_at(a));
+
+    auto batched = ElfFile::open(path);
+    REQUIRE(batched);
+    const auto all = batched->symbols_at(addrs);
+    REQUIRE(all.size() == addrs.size());
+    std::size_t named = 0, mismatches = 0;
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+      named += expected[i] != nullptr;
+      if (!same_symbol(all[i], expected[i]) && ++mismatches <= 5)
+        FAIL_CHECK("address " << std::hex << addrs[i] << ": batch says "
+                              << (all[i] ? all[i]->name : "nothing") << ", symbol_at says "
+                              << (expected[i] ? expected[i]->name : "nothing"));
+    }
+    CHECK(mismatches == 0);
+    CHECK(named > addrs.size() / 4);  // the test looks at named addresses mostly
+
+    // Sparse batches, as a snapshot's few dozen frame addresses are.
+    for (int round = 0; round < 20; ++round) {
+      auto fresh = ElfFile::open(path);
+      REQUIRE(fresh);
+      std::vector<std::uint64_t> some;
+      std::vector<std::size_t> which;
+      std::uniform_int_distribution<std::size_t> pick(0, addrs.size() - 1);
+      for (int i = 0; i < 60; ++i) {
+        which.push_back(pick(rng));
+        some.push_back(addrs[which.back()]);
+      }
+      const auto found = fresh->symbols_at(some);
+      for (std::size_t i = 0; i < some.size(); ++i) {
+        CHECK_MESSAGE(same_symbol(found[i], expected[which[i]]),
+                      "address " << std::hex << some[i]);
+        // A second lookup of the same address gives the batch's answer.
+        CHECK(fresh->symbol_at(some[i]) == found[i]);
+      }
+    }
   }
 }
