@@ -277,10 +277,12 @@ class Target:
     _counter = 0
     _counter_lock = threading.Lock()
 
-    def __init__(self, interp, script, workdir):
+    def __init__(self, interp, script, workdir, args=()):
+        """script: a file in targets/, or an absolute path; args go before the ready path."""
         self.interp = interp
         self.script = os.path.join(TARGETS_DIR, script)
-        self.name = os.path.splitext(script)[0]
+        self.args = list(args)
+        self.name = "-".join([os.path.splitext(os.path.basename(script))[0]] + self.args)
         with Target._counter_lock:
             Target._counter += 1
             n = Target._counter
@@ -308,7 +310,7 @@ class Target:
     def start(self):
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen([self.interp.path] + list(self.interp.args) +
-                                         ["-u", self.script, self.ready_path],
+                                         ["-u", self.script] + self.args + [self.ready_path],
                                          cwd=self.workdir, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
@@ -336,10 +338,19 @@ class Target:
                 raise TargetError("reporter thread of %s did not exit" % self.name)
             time.sleep(0.01)
         tasks = set(self.tids())
-        reported = {t["native_id"] for t in self.report["threads"]}
+        reported = self.reported_tids()
         if tasks != reported:
             raise TargetError("target %s: tasks %s but self-report lists %s" % (
                 self.name, sorted(tasks), sorted(reported)))
+        self.settle(deadline)
+
+    def reported_tids(self):
+        """The native thread ids the target's self-report lists."""
+        return {t["native_id"] for t in self.report["threads"]}
+
+    def settle(self, deadline):
+        """Waits, until `deadline`, for a state the report cannot promise; targets
+        whose threads change state after reporting override this."""
 
     def log_tail(self, n=40):
         try:

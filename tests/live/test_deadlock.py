@@ -36,47 +36,18 @@ EXIT_DEADLOCK = 11
 # Targets
 
 
-class ScenarioTarget:
+class ScenarioTarget(harness.Target):
+    """A deadlock_targets/scenarios.py scenario; its report names threads and locks."""
+
     def __init__(self, interp, scenario, workdir):
-        self.interp = interp
+        super().__init__(interp, SCRIPT, workdir, args=[scenario])
         self.scenario = scenario
-        base = os.path.join(workdir, "%s-%s" % (scenario, interp.label.replace("/", "_")))
-        self.ready_path = base + ".json"
-        self.log_path = base + ".log"
-        self.proc = None
-        self.report = None
 
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
+    def reported_tids(self):
+        return ({t["native_id"] for t in self.report["threads"].values()} |
+                {self.report["watchdog_native_id"]})
 
-    def __exit__(self, *exc):
-        self.close()
-
-    def start(self):
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [self.interp.path, "-u", SCRIPT, self.scenario, self.ready_path],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        harness._register(self.proc)
-        deadline = time.monotonic() + harness.READY_TIMEOUT
-        while not os.path.exists(self.ready_path):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise harness.TargetError("scenario %s not ready (exit %s):\n%s" % (
-                    self.scenario, self.proc.poll(), self.log_tail()))
-            time.sleep(0.02)
-        with open(self.ready_path) as f:
-            self.report = json.load(f)
-        task = "/proc/%d/task/%d" % (self.proc.pid, self.report["reporter_native_id"])
-        while os.path.exists(task):
-            if time.monotonic() > deadline:
-                raise harness.TargetError("reporter of %s did not exit" % self.scenario)
-            time.sleep(0.01)
+    def settle(self, deadline):
         if self.scenario.startswith("gil"):
             # The holder takes the GIL after the report; wait until it sleeps
             # in the C call and every other thread is asleep too.
@@ -99,17 +70,6 @@ class ScenarioTarget:
             if time.monotonic() > deadline:
                 raise harness.TargetError("gil scenario never settled: %s" % states)
             time.sleep(0.02)
-
-    def log_tail(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return harness.indent(f.read()[-3000:].rstrip() or "(no output)", "    | ")
-        except OSError:
-            return "    (no log)"
-
-    def close(self):
-        if self.proc is not None:
-            harness._kill_group(self.proc)
 
     def lwp(self, name):
         return self.report["threads"][name]["native_id"]

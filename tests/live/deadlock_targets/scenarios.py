@@ -28,6 +28,7 @@ MAX_LIFETIME = 900.0
 locks = {}      # name -> lock object (reported as id())
 threads = {}    # name -> threading.Thread
 waiting = []    # names of the threads (or "main") that must sit at a # WAIT line
+watchdog_thread = None  # started first by main(); the report names its task too
 
 
 def marked_lines():
@@ -251,6 +252,8 @@ def report(path, scenario, main_native_id):
         "pid": os.getpid(), "scenario": scenario, "file": HERE,
         "version": list(sys.version_info[:3]),
         "reporter_native_id": threading.get_native_id(),
+        # Not a scenario thread, but a task of the process all the same.
+        "watchdog_native_id": watchdog_thread.native_id,
         "threads": {n: {"native_id": nid, "ident": ident} for n, ident, nid in idents},
         "locks": {n: hex(id(l)) for n, l in locks.items()},
         # A Condition's own lock, a Queue's mutex: what a wait may name instead.
@@ -277,7 +280,10 @@ def main():
     scenario, path = sys.argv[1], os.path.abspath(sys.argv[2])
     # A C-level watchdog would survive a GIL stall; a Python one cannot run
     # then, so the harness kills the process group (and this ends it otherwise).
-    threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True, name="watchdog").start()
+    global watchdog_thread
+    watchdog_thread = threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True,
+                                       name="watchdog")
+    watchdog_thread.start()
     then = setup(scenario)
     waiting.append("main")
     threading.Thread(target=report, args=(path, scenario, threading.get_native_id()),
