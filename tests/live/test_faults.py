@@ -76,12 +76,21 @@ def released(pid, timeout=5.0):
         time.sleep(0.005)
 
 
-def heartbeat_advances(target, timeout=5.0):
+def heartbeat_advances(target, timeout=30.0, slow_after=5.0, say=None):
+    """True once the target's heartbeat (written every 50 ms) moves on within `timeout`.
+    The tasks are already known to be untraced and not stopped here, so a heartbeat that
+    takes longer than `slow_after` is a scheduling delay on a loaded machine (seen once in
+    189 sanitized runs at load 7), not a stopped target: it passes, and is reported."""
+    started = time.monotonic()
     start = target.heartbeat()
-    deadline = time.monotonic() + timeout
+    deadline = started + timeout
     while time.monotonic() < deadline:
         now = target.heartbeat()
         if start is not None and now is not None and now > start:
+            waited = time.monotonic() - started
+            if waited > slow_after and say:
+                say("  note: heartbeat took %.1f s to advance (tasks untraced, not stopped)"
+                    % waited)
             return True
         time.sleep(0.01)
     return False
@@ -197,7 +206,7 @@ def case_sigkill(case, ctx):
             runs += 1
             hits += hit
             problem = released(target.pid)
-            if not problem and not heartbeat_advances(target):
+            if not problem and not heartbeat_advances(target, say=case.say):
                 problem = "heartbeat stopped"
             if problem:
                 failures.append("run %d (%s, kill %s %.1f ms%s): %s" % (
@@ -261,7 +270,7 @@ def case_signals(case, ctx):
             case.check("%s: SIGUSR1 handled after the detach" % name,
                        wait_usr1(target, expected) == expected,
                        "handler ran %d times, want %d" % (usr1_count(target), expected))
-            case.check("%s: heartbeat advances" % name, heartbeat_advances(target))
+            case.check("%s: heartbeat advances" % name, heartbeat_advances(target, say=case.say))
 
         # The same at the interactive prompt, which keeps the target stopped by design.
         for sig in (signal.SIGINT,) + tuple(s for s in FATAL if s != signal.SIGINT):
