@@ -67,8 +67,12 @@ std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / 
 
 // One .dynsym or .symtab with its string table, as the file holds them.
 struct RawTable {
-  std::vector<std::byte> entries;
-  std::vector<std::byte> strings;  // symbols' names point into this buffer
+  std::uint64_t entries_offset = 0;  // in the file
+  std::uint64_t count = 0;           // entries, the null one at index 0 included
+  // Symbols' names point into this buffer (not zero-filled first: a debug
+  // file's string table is ~0.6 MB).
+  std::unique_ptr<std::byte[]> string_bytes;
+  std::span<const std::byte> strings;
   // One past the last NUL of `strings`: a name starting at or past it would
   // run off the end.
   std::size_t names_end = 0;
@@ -257,12 +261,23 @@ struct ElfFile::Impl {
     if (fd >= 0) ::close(fd);
   }
 
+  std::unexpected<Error> past_end(std::uint64_t offset, std::uint64_t size) const {
+    return fail(ErrorCode::kDebugInfo,
+                "truncated ELF file " + path + ": " + std::to_string(size) +
+                    " bytes at offset " + std::to_string(offset) + " are past its end");
+  }
+
   Result<std::vector<std::byte>> read_at(std::uint64_t offset, std::uint64_t size) const {
-    if (offset > file_size || size > file_size - offset)
-      return fail(ErrorCode::kDebugInfo,
-                  "truncated ELF file " + path + ": " + std::to_string(size) +
-                      " bytes at offset " + std::to_string(offset) + " are past its end");
+    if (offset > file_size || size > file_size - offset)  // before allocating `size` bytes
+      return past_end(offset, size);
     std::vector<std::byte> out(size);
+    if (auto read = read_into(offset, out); !read) return std::unexpected(read.error());
+    return out;
+  }
+
+  Result<void> read_into(std::uint64_t offset, std::span<std::byte> out) const {
+    const std::uint64_t size = out.size();
+    if (offset > file_size || size > file_size - offset) return past_end(offset, size);
     std::size_t done = 0;
     while (done < size) {
       const ssize_t n = ::pread(fd, out.data() + done, size - done,
@@ -275,7 +290,7 @@ struct ElfFile::Impl {
         return fail(ErrorCode::kDebugInfo, "truncated ELF file " + path + " (shrank while read)");
       done += static_cast<std::size_t>(n);
     }
-    return out;
+    return {};
   }
 
   const ElfSection* find_section(std::string_view name) const {
@@ -295,6 +310,10 @@ struct ElfFile::Impl {
   // object; `entry` is raw, its name not yet looked up.
   template <class Fn>
   void for_each_symbol(Fn&& fn);
+  template <class Fn>
+  void for_each_symbol_in(const RawTable& table, std::span<const std::byte> entries,
+                          std::size_t from, Fn& fn);
+  std::unique_ptr<std::byte[]> chunk;  // for_each_symbol's read buffer
   SymbolEntry entry_of(const RawTable& table, const Elf64_Sym& s) const;
   const SymbolIndex& full_index();
 };
@@ -435,15 +454,25 @@ void ElfFile::Impl::load_raw_table(std::size_t table_index) {
     log->warn("{}: ignoring {} without string table", path, kind);
     return;
   }
-  auto syms = read_at(table.offset, table.size);
-  auto strs = read_at(strtab.offset, strtab.size);
-  if (!syms || !strs) {
+  // The entries are streamed from the file by each pass (for_each_symbol);
+  // the string table stays, for the names.
+  const auto within_file = [&](const ElfSection& s) {
+    return s.offset <= file_size && s.size <= file_size - s.offset;
+  };
+  if (!within_file(table) || !within_file(strtab)) {
     log->warn("{}: {} lies past the end of the file", path, kind);
     return;
   }
   RawTable out;
-  out.entries = std::move(*syms);
-  out.strings = std::move(*strs);
+  out.entries_offset = table.offset;
+  out.count = table.size / sizeof(Elf64_Sym);
+  out.string_bytes = std::make_unique_for_overwrite<std::byte[]>(strtab.size);
+  const std::span<std::byte> strings(out.string_bytes.get(), strtab.size);
+  if (!read_into(strtab.offset, strings)) {
+    log->warn("{}: {} lies past the end of the file", path, kind);
+    return;
+  }
+  out.strings = strings;
   for (std::size_t i = out.strings.size(); i > 0; --i)
     if (out.strings[i - 1] == std::byte{0}) {
       out.names_end = i;
@@ -456,10 +485,30 @@ void ElfFile::Impl::load_raw_table(std::size_t table_index) {
 template <class Fn>
 void ElfFile::Impl::for_each_symbol(Fn&& fn) {
   load_raw_tables();
+  // Entries are read a chunk at a time into one buffer that stays in the
+  // CPU cache, instead of a table-sized copy (1 MB for a debug file).
+  constexpr std::size_t kChunkEntries = 2048;
+  if (!chunk) chunk = std::make_unique_for_overwrite<std::byte[]>(kChunkEntries * sizeof(Elf64_Sym));
   for (const RawTable& table : raw) {
-    const std::size_t count = table.entries.size() / sizeof(Elf64_Sym);
-    for (std::size_t i = 1; i < count; ++i) {
-      const auto s = load<Elf64_Sym>(table.entries, i * sizeof(Elf64_Sym));
+    for (std::uint64_t first = 0; first < table.count; first += kChunkEntries) {
+      const std::uint64_t n = std::min<std::uint64_t>(kChunkEntries, table.count - first);
+      const std::span<std::byte> bytes(chunk.get(), n * sizeof(Elf64_Sym));
+      if (!read_into(table.entries_offset + first * sizeof(Elf64_Sym), bytes)) {
+        log::get("elf")->warn("{}: symbol table unreadable from entry {} on", path, first);
+        break;
+      }
+      for_each_symbol_in(table, bytes, first == 0 ? 1 : 0, fn);
+    }
+  }
+}
+
+template <class Fn>
+void ElfFile::Impl::for_each_symbol_in(const RawTable& table, std::span<const std::byte> entries,
+                                       std::size_t from, Fn& fn) {
+  {
+    const std::size_t count = entries.size() / sizeof(Elf64_Sym);
+    for (std::size_t i = from; i < count; ++i) {
+      const auto s = load<Elf64_Sym>(entries, i * sizeof(Elf64_Sym));
       if (s.st_shndx == SHN_UNDEF || s.st_shndx == SHN_ABS || s.st_shndx == SHN_COMMON)
         continue;
       const unsigned type = ELF64_ST_TYPE(s.st_info);
@@ -637,7 +686,12 @@ const ElfSymbol* ElfFile::find_symbol(std::string_view name) const {
   if (present) {
     SymbolIndex& few = impl.partial.emplace_back();
     impl.for_each_symbol([&](const RawTable& table, const Elf64_Sym& s) {
-      if (string_at(table.strings, s.st_name) == name) few.add(impl.entry_of(table, s));
+      // string_at(...) == name without a memchr for every symbol.
+      const auto& str = table.strings;
+      if (s.st_name < str.size() && str.size() - s.st_name > name.size() &&
+          str[s.st_name + name.size()] == std::byte{0} &&
+          std::memcmp(str.data() + s.st_name, name.data(), name.size()) == 0)
+        few.add(impl.entry_of(table, s));
     });
     few.finish();
     found = few.named(name);
