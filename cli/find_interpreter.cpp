@@ -65,6 +65,10 @@ std::optional<RemoteAddr> module_symbol(const symbols::LoadedModule& module,
   return std::nullopt;
 }
 
+// The symbols find_interpreter looks up, _PyRuntime first.
+constexpr std::string_view kInterpreterSymbols[] = {"_PyRuntime", "Py_Version",
+                                                    "PyCFunction_Type", "PyCMethod_Type"};
+
 // What the runtime locator needs of each module.
 std::vector<cpython::ModuleImage> module_images(const std::vector<MemoryMapping>& maps,
                                                 const symbols::ModuleSymbolizer& symbols) {
@@ -78,7 +82,9 @@ std::vector<cpython::ModuleImage> module_images(const std::vector<MemoryMapping>
         image.pyruntime_section = cpython::AddressRange{section->addr, section->size};
     for (const auto* elf : {module.elf.get(), module.debug_elf.get()}) {
       if (!elf || image.runtime_symbol) continue;
-      if (const auto* sym = elf->find_symbol("_PyRuntime")) {
+      // The interpreter's module is asked for the others next: one pass
+      // over its symbols finds all of them.
+      if (const auto* sym = elf->find_symbols(kInterpreterSymbols).front()) {
         image.runtime_symbol = sym->value;
         image.runtime_symbol_dynamic = sym->dynamic && elf == module.elf.get();
       }

@@ -670,34 +670,55 @@ std::vector<const ElfSymbol*> ElfFile::symbols_at(std::span<const std::uint64_t>
 }
 
 const ElfSymbol* ElfFile::find_symbol(std::string_view name) const {
+  return find_symbols(std::span(&name, 1)).front();
+}
+
+std::vector<const ElfSymbol*> ElfFile::find_symbols(
+    std::span<const std::string_view> names) const {
   Impl& impl = *impl_;
-  if (!impl.symbols_enabled || name.empty()) return nullptr;
-  std::string key(name);
-  if (auto it = impl.by_name.find(key); it != impl.by_name.end()) return it->second;
-  // One pass over the raw tables, only if some string table holds the name
-  // (as a whole string or the tail of one): cheap for the names looked for in
-  // every mapped file, which most do not have.
+  std::vector<const ElfSymbol*> out(names.size(), nullptr);
+  if (!impl.symbols_enabled) return out;
+  // The names not looked for yet that some string table holds (as a whole
+  // string or the tail of one): most files have none of the names asked of
+  // every mapped file, and cost no pass over their symbols.
   impl.load_raw_tables();
-  const std::string needle = key + '\0';
-  const bool present = std::any_of(impl.raw.begin(), impl.raw.end(), [&](const RawTable& t) {
-    return ::memmem(t.strings.data(), t.strings.size(), needle.data(), needle.size()) != nullptr;
-  });
-  const ElfSymbol* found = nullptr;
-  if (present) {
-    SymbolIndex& few = impl.partial.emplace_back();
-    impl.for_each_symbol([&](const RawTable& table, const Elf64_Sym& s) {
-      // string_at(...) == name without a memchr for every symbol.
-      const auto& str = table.strings;
-      if (s.st_name < str.size() && str.size() - s.st_name > name.size() &&
-          str[s.st_name + name.size()] == std::byte{0} &&
-          std::memcmp(str.data() + s.st_name, name.data(), name.size()) == 0)
-        few.add(impl.entry_of(table, s));
+  std::vector<std::string_view> wanted;
+  for (std::string_view name : names) {
+    if (name.empty() || impl.by_name.contains(std::string(name)) ||
+        std::find(wanted.begin(), wanted.end(), name) != wanted.end())
+      continue;
+    const std::string needle = std::string(name) + '\0';
+    const bool present = std::any_of(impl.raw.begin(), impl.raw.end(), [&](const RawTable& t) {
+      return ::memmem(t.strings.data(), t.strings.size(), needle.data(), needle.size()) != nullptr;
     });
-    few.finish();
-    found = few.named(name);
+    if (present)
+      wanted.push_back(name);
+    else
+      impl.by_name.emplace(std::string(name), nullptr);
   }
-  impl.by_name.emplace(std::move(key), found);
-  return found;
+  if (!wanted.empty()) {
+    // One pass for all of them.
+    std::vector<SymbolIndex> found(wanted.size());
+    impl.for_each_symbol([&](const RawTable& table, const Elf64_Sym& s) {
+      const auto& str = table.strings;
+      for (std::size_t i = 0; i < wanted.size(); ++i) {
+        // string_at(...) == name without a memchr for every symbol.
+        const std::string_view name = wanted[i];
+        if (s.st_name < str.size() && str.size() - s.st_name > name.size() &&
+            str[s.st_name + name.size()] == std::byte{0} &&
+            std::memcmp(str.data() + s.st_name, name.data(), name.size()) == 0)
+          found[i].add(impl.entry_of(table, s));
+      }
+    });
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      SymbolIndex& kept = impl.partial.emplace_back(std::move(found[i]));
+      kept.finish();
+      impl.by_name.emplace(std::string(wanted[i]), kept.named(wanted[i]));
+    }
+  }
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (!names[i].empty()) out[i] = impl.by_name.at(std::string(names[i]));
+  return out;
 }
 
 }  // namespace pyattach::symbols

@@ -106,6 +106,8 @@ class ElfFile {
   // a scan of the raw tables, remembered per name (the pointer is not the
   // one symbol_at returns for the same symbol).
   const ElfSymbol* find_symbol(std::string_view name) const;
+  // find_symbol for several names, in one pass over the tables.
+  std::vector<const ElfSymbol*> find_symbols(std::span<const std::string_view> names) const;
 
  private:
   struct Impl;

@@ -409,3 +409,29 @@ TEST_CASE("symbols_at answers as symbol_at does, in one batch and in small rando
     }
   }
 }
+
+TEST_CASE("find_symbols answers as find_symbol does, name by name") {
+  const std::vector<std::string_view> names = {"fx_function_a", "no_such_symbol", "",
+                                               "fx_static_function", "fx_function_a",
+                                               "fx_outer_object", "fx_asm_label", "malloc",
+                                               "_PyRuntime", "__libc_start_main"};
+  for (const std::string& path : {kLib, kFixtures + "/liblayouts.debug",
+                                  std::string("/lib/x86_64-linux-gnu/libc.so.6")}) {
+    CAPTURE(path);
+    auto one_by_one = ElfFile::open(path);
+    auto together = ElfFile::open(path);
+    if (!one_by_one && path.starts_with("/lib")) continue;  // no such libc here
+    REQUIRE(one_by_one);
+    REQUIRE(together);
+    const auto found = together->find_symbols(names);
+    REQUIRE(found.size() == names.size());
+    std::size_t named = 0;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      CAPTURE(names[i]);
+      CHECK(same_symbol(found[i], one_by_one->find_symbol(names[i])));
+      CHECK(found[i] == together->find_symbol(names[i]));  // remembered
+      named += found[i] != nullptr;
+    }
+    CHECK(named >= 2);
+  }
+}
