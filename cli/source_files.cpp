@@ -22,20 +22,21 @@ std::optional<std::string> slurp(const std::string& path) {
   return data;
 }
 
+// A line at a time (not a character at a time): py-bt reads threading.py,
+// ~1,700 lines, on every run.
 std::vector<std::string> split_universal_newlines(const std::string& text) {
   std::vector<std::string> lines;
-  std::string current;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      lines.push_back(std::move(current));
-      current.clear();
-    } else {
-      current.push_back(c);
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find_first_of("\r\n", start);
+    if (end == std::string::npos) {
+      lines.emplace_back(text, start);
+      break;
     }
+    lines.emplace_back(text, start, end - start);
+    start = end + 1;
+    if (text[end] == '\r' && start < text.size() && text[start] == '\n') ++start;
   }
-  if (!current.empty()) lines.push_back(std::move(current));
   return lines;
 }
 
