@@ -42,6 +42,14 @@ Session::~Session() { release(); }
 
 Result<void> Session::stop() {
   release();
+  // The snapshot is built before the release: no symbol file may be read then.
+  if (!release_after_read) {
+    const auto index_start = Clock::now();
+    target_.index_all_symbols();
+    const double index_ms = ms_between(index_start, Clock::now());
+    stats.symbols_ms += index_ms;
+    stats.prepare_ms += index_ms;
+  }
   stop_start_ = Clock::now();
   auto stopped = attach::StoppedProcess::stop(target_.pid());
   const auto seized = Clock::now();

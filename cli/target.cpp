@@ -230,6 +230,12 @@ Result<std::unique_ptr<PreparedTarget>> PreparedTarget::prepare(pid_t pid, Offse
   return target;
 }
 
+void PreparedTarget::index_all_symbols() {
+  const auto start = std::chrono::steady_clock::now();
+  symbols_.index_all();
+  times_.symbols_ms += ms_since(start);
+}
+
 StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stopped) {
   StoppedCapture capture;
   cache_.clear();

@@ -94,6 +94,11 @@ class PreparedTarget {
   // separate debug file); empty when they came from elsewhere.
   const std::string& dwarf_file() const { return dwarf_file_; }
 
+  // Before a stop whose snapshot is built while the target is still stopped
+  // (value commands, JSON, the prompt): every symbol table read now, so that
+  // nothing reads a file during the pause. Counted in prepare_times().
+  void index_all_symbols();
+
   // While the process is stopped: thread states, every thread's stack (in
   // one batch) and Python frame chain. Only memory reads; nothing else.
   StoppedCapture read_stopped(const attach::StoppedProcess& stopped);

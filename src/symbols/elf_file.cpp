@@ -625,6 +625,10 @@ Result<std::vector<std::byte>> ElfFile::read_bytes(std::uint64_t file_offset,
   return impl_->read_at(file_offset, size);
 }
 
+void ElfFile::index_all_symbols() const {
+  if (impl_->symbols_enabled) (void)impl_->full_index();
+}
+
 const ElfSymbol* ElfFile::symbol_at(std::uint64_t vaddr) const {
   if (!impl_->symbols_enabled) return nullptr;
   if (auto it = impl_->by_address.find(vaddr); it != impl_->by_address.end()) return it->second;

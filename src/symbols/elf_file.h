@@ -101,6 +101,9 @@ class ElfFile {
   // addresses reuse the answers. The same answers as symbol_at, except in
   // files that list one name at one address twice with different sizes.
   std::vector<const ElfSymbol*> symbols_at(std::span<const std::uint64_t> vaddrs) const;
+  // Reads and sorts every symbol now, so that no later lookup reads the file
+  // (for lookups made while the target is stopped).
+  void index_all_symbols() const;
   // The symbol with exactly this name (dynsym or symtab); with several (file-
   // local statics), a sized global function wins. nullptr if none. Found by
   // a scan of the raw tables, remembered per name (the pointer is not the

@@ -177,6 +177,12 @@ std::optional<SymbolInfo> ModuleSymbolizer::symbolize(RemoteAddr addr) const {
   return SymbolInfo{demangle(s->name), RemoteAddr(s->value + m->bias), s->size, m->path};
 }
 
+void ModuleSymbolizer::index_all() const {
+  for (const auto& m : modules_)
+    for (const auto* elf : {m.elf.get(), m.debug_elf.get()})
+      if (elf) elf->index_all_symbols();
+}
+
 void ModuleSymbolizer::prefetch(std::span<const RemoteAddr> addrs) const {
   std::map<const LoadedModule*, std::vector<std::uint64_t>> by_module;
   for (RemoteAddr addr : addrs)

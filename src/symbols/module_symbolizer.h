@@ -54,6 +54,10 @@ class ModuleSymbolizer final : public Symbolizer {
   // so that symbolize(addr) for them needs no sorted table of all symbols.
   // Only an optimisation: symbolize answers the same without it.
   void prefetch(std::span<const RemoteAddr> addrs) const;
+  // Every module's symbols read and sorted now (ElfFile::index_all_symbols):
+  // for a snapshot built while the target is stopped, when no file may be
+  // read. Costs ~15 ms for a typical process; lazy lookups avoid it.
+  void index_all() const;
   std::string module_of(RemoteAddr addr) const override;
   std::optional<RemoteAddr> address_of(std::string_view name,
                                        std::string_view module_hint) const override;
