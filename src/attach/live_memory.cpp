@@ -149,8 +149,18 @@ void LiveMemory::read_many(std::span<ReadRequest> requests) const {
           start + len > (std::uint64_t{1} << 63) ||
           total + len > std::numeric_limits<ssize_t>::max() / 2)
         break;
-      local.push_back({r.dst.data(), len});
-      remote.push_back({reinterpret_cast<void*>(start), len});
+      // A request that continues the previous one on both sides (pages
+      // fetched into consecutive slots) extends its iovec: fewer iovecs, and
+      // more pages per call under IOV_MAX.
+      if (!local.empty() &&
+          static_cast<std::byte*>(local.back().iov_base) + local.back().iov_len == r.dst.data() &&
+          reinterpret_cast<std::uint64_t>(remote.back().iov_base) + remote.back().iov_len == start) {
+        local.back().iov_len += len;
+        remote.back().iov_len += len;
+      } else {
+        local.push_back({r.dst.data(), len});
+        remote.push_back({reinterpret_cast<void*>(start), len});
+      }
       total += len;
     }
     if (local.empty()) {

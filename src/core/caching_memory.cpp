@@ -27,6 +27,9 @@ bool range_ok(std::uint64_t start, std::uint64_t len) {
 
 }  // namespace
 
+// A read-around spans at most this many pages on each side of a miss.
+constexpr std::uint64_t kMaxAround = 16;
+
 // Batches of at least this many pages come from mmap(MAP_POPULATE): the
 // kernel maps them in one go rather than faulting each in as it is written.
 constexpr std::size_t kPopulateMinPages = 16;
@@ -49,17 +52,35 @@ CachingMemory::Block CachingMemory::allocate_block(std::size_t pages) {
   return Block(new std::byte[pages * kPage], BlockDeleter{0});
 }
 
+void CachingMemory::reserve(std::size_t pages) {
+  pages = std::min(pages, max_pages_);
+  if (pages == 0) return;
+  pages_.reserve(pages_.size() + pages);  // no rehashing while stopped either
+  Block block = allocate_block(std::max(pages, kPopulateMinPages));
+  spare_next_ = block.get();
+  spare_end_ = block.get() + std::max(pages, kPopulateMinPages) * kPage;
+  blocks_.push_back(std::move(block));
+}
+
 void CachingMemory::fetch(std::span<const std::uint64_t> page_addrs) const {
   if (page_addrs.empty()) return;
-  Block block = allocate_block(page_addrs.size());
+  std::byte* base = nullptr;
+  const std::size_t need = page_addrs.size() * kPage;
+  if (static_cast<std::size_t>(spare_end_ - spare_next_) >= need) {
+    base = spare_next_;
+    spare_next_ += need;
+  } else {
+    Block block = allocate_block(page_addrs.size());
+    base = block.get();
+    blocks_.push_back(std::move(block));
+  }
   std::vector<Page> fetched(page_addrs.size());
   std::vector<ReadRequest> requests(page_addrs.size());
   for (std::size_t i = 0; i < page_addrs.size(); ++i) {
-    std::byte* data = block.get() + i * kPage;
+    std::byte* data = base + i * kPage;
     fetched[i].data = data;
     requests[i] = {RemoteAddr(page_addrs[i]), std::span(data, kPage), false};
   }
-  blocks_.push_back(std::move(block));
   backend_.read_many(requests);
   ++stats_.batches;
   last_page_ = nullptr;
@@ -107,6 +128,21 @@ void CachingMemory::prefetch(std::span<const Range> ranges) const {
   if (pages_.size() + missing.size() > max_pages_)
     missing.resize(max_pages_ > pages_.size() ? max_pages_ - pages_.size() : 0);
   fetch(missing);
+}
+
+void CachingMemory::prefetch_around(std::span<const RemoteAddr> addrs) const {
+  std::vector<Range> ranges;
+  ranges.reserve(addrs.size());
+  for (RemoteAddr addr : addrs) {
+    const std::uint64_t page = addr.as_int() & ~(kPage - 1);
+    auto [first, end] = read_around_ ? read_around_(page) : std::pair{page, page + kPage};
+    // The same bounds as a miss's read-around.
+    first = std::max(first & ~(kPage - 1),
+                     page >= kMaxAround * kPage ? page - kMaxAround * kPage : 0);
+    end = std::min(end, page + kMaxAround * kPage);
+    if (first < end) ranges.push_back({RemoteAddr(first), end - first});
+  }
+  prefetch(ranges);
 }
 
 Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) const {
@@ -157,7 +193,6 @@ Result<void> CachingMemory::read(RemoteAddr addr, std::span<std::byte> dst) cons
     if (read_around_ && !frozen_) {
       // Bounded by the caller's range and by max_pages.
       auto [around_first, around_end] = read_around_(first);
-      constexpr std::uint64_t kMaxAround = 16;
       around_first = std::max(around_first & ~(kPage - 1),
                               first >= kMaxAround * kPage ? first - kMaxAround * kPage : 0);
       around_end = std::min(around_end, last + kMaxAround * kPage);
@@ -195,6 +230,7 @@ void CachingMemory::freeze(std::function<bool(RemoteAddr)> may_read_live) {
 void CachingMemory::clear() {
   pages_.clear();
   blocks_.clear();
+  spare_next_ = spare_end_ = nullptr;
   last_page_ = nullptr;
   last_page_addr_ = 1;
   frozen_ = false;

@@ -1,6 +1,8 @@
 #include "cpython/python_stack.h"
 
 #include <algorithm>
+#include <array>
+#include <initializer_list>
 #include <cstring>
 #include <unordered_set>
 
@@ -86,8 +88,12 @@ Result<std::vector<ThreadStateInfo>> read_thread_states(const RemoteMemory& memo
 
 const CodeCache::CodeInfo& CodeCache::get(const RemoteMemory& memory, const Offsets& o,
                                           RemoteAddr code) {
+  // Consecutive frames often run the same code (recursion, loops of calls).
+  if (last_.info && code == last_.code) return *last_.info;
   auto [it, inserted] = cache_.try_emplace(code);
   CodeInfo& info = it->second;
+  last_.code = code;
+  last_.info = &info;  // unordered_map values stay put
   if (!inserted) return info;
   auto filename = read_ptr_field(memory, code, o.code.filename);
   auto name = read_ptr_field(memory, code, o.code.name);
@@ -164,23 +170,69 @@ class LoopCheck {
   std::size_t steps_ = 0, limit_ = 1;
 };
 
+// The fields of one struct, read in one call: a frame walk reads several
+// fields of each of up to 8192 frames, and one cached read costs about what
+// five do. The offsets may come from the target (_Py_DebugOffsets), so a span
+// that is not small falls back to reading field by field.
+class StructImage {
+ public:
+  static constexpr std::uint64_t kMaxSpan = 256;
+
+  // `fields`: {offset, size}; kAbsent offsets are left out.
+  StructImage(std::initializer_list<std::pair<std::uint64_t, std::uint64_t>> fields) {
+    for (auto [offset, size] : fields) {
+      if (offset == kAbsent || offset > kMaxSpan || size > kMaxSpan) continue;
+      lo_ = std::min(lo_, offset);
+      hi_ = std::max(hi_, offset + size);
+    }
+  }
+  // Reads the span at `base`. When that fails (or the span is too wide),
+  // get() reads each field on its own, so a field fails exactly as it would
+  // have without the image.
+  void load(const RemoteMemory& memory, RemoteAddr base) {
+    base_ = base;
+    loaded_ = lo_ < hi_ && hi_ - lo_ <= kMaxSpan &&
+              memory.read(base + lo_, std::span(bytes_.data(), hi_ - lo_));
+  }
+  // A field inside the span loaded, else read from `memory`.
+  template <class T>
+  Result<T> get(const RemoteMemory& memory, std::uint64_t offset) const {
+    if (offset == kAbsent)
+      return fail(ErrorCode::kInternal, "read of a field this version does not have");
+    if (loaded_ && offset >= lo_ && offset + sizeof(T) <= hi_) {
+      T value;
+      std::memcpy(&value, bytes_.data() + (offset - lo_), sizeof(T));
+      return value;
+    }
+    return memory.read_value<T>(base_ + offset);
+  }
+
+ private:
+  std::uint64_t lo_ = kAbsent, hi_ = 0;
+  RemoteAddr base_;
+  bool loaded_ = false;
+  std::array<std::byte, kMaxSpan> bytes_;  // [lo_, hi_) once loaded
+};
+
 // One frame of <=3.10: a PyFrameObject, names and line left to decode_frames.
+// `image` holds the frame's fields.
 PythonStack::RawFrame read_frame_object(const RemoteMemory& memory, const Offsets& o,
-                                        RemoteAddr frame, CodeCache& codes) {
+                                        RemoteAddr frame, const StructImage& image,
+                                        CodeCache& codes) {
   PythonStack::RawFrame raw;
   raw.address = frame;
-  auto code = read_ptr_field(memory, frame, o.frame_object.f_code);
-  auto lasti = read_field<std::int32_t>(memory, frame, o.frame_object.f_lasti);
-  auto lineno = read_field<std::int32_t>(memory, frame, o.frame_object.f_lineno);
-  auto trace = read_ptr_field(memory, frame, o.frame_object.f_trace);
+  auto code = image.get<std::uint64_t>(memory, o.frame_object.f_code);
+  auto lasti = image.get<std::int32_t>(memory, o.frame_object.f_lasti);
+  auto lineno = image.get<std::int32_t>(memory, o.frame_object.f_lineno);
+  auto trace = image.get<std::uint64_t>(memory, o.frame_object.f_trace);
   if (!code || !lasti || !lineno || !trace) return raw;
-  raw.code = *code;
-  const auto& info = codes.get(memory, o, *code);
+  raw.code = RemoteAddr(*code);
+  const auto& info = codes.get(memory, o, raw.code);
   if (!info.readable) return raw;
   raw.readable = true;
   // PyFrame_GetLineNumber: while tracing, f_lineno is kept current (3.8/3.9:
   // when f_trace is set; 3.10: whenever f_lineno is non-zero).
-  bool tracing = o.version.at_least(3, 10) ? *lineno != 0 : !trace->is_null();
+  bool tracing = o.version.at_least(3, 10) ? *lineno != 0 : *trace != 0;
   if (tracing) {
     raw.line = *lineno;
   } else {
@@ -201,16 +253,25 @@ struct InterpreterFrame {
   FrameOwner owner = FrameOwner::kThread;
 };
 
-Result<InterpreterFrame> read_interpreter_frame(const RemoteMemory& memory,
-                                                const Offsets& o, RemoteAddr frame) {
+StructImage interpreter_frame_image(const Offsets& o) {
+  return StructImage{{o.iframe.code, 8},
+                     {o.iframe.previous, 8},
+                     {o.iframe.instr, 8},
+                     {o.iframe.owner, 1},
+                     {o.iframe.is_entry, 1}};
+}
+
+// `image`: from interpreter_frame_image, reused from frame to frame.
+Result<InterpreterFrame> read_interpreter_frame(const RemoteMemory& memory, const Offsets& o,
+                                                RemoteAddr frame, StructImage& image) {
+  image.load(memory, frame);
   InterpreterFrame f;
-  f.code = PYATTACH_TRY(read_ptr_field(memory, frame, o.iframe.code));
-  f.previous = PYATTACH_TRY(read_ptr_field(memory, frame, o.iframe.previous));
-  f.instr = PYATTACH_TRY(read_ptr_field(memory, frame, o.iframe.instr));
-  f.owner = static_cast<FrameOwner>(
-      PYATTACH_TRY(read_field<std::uint8_t>(memory, frame, o.iframe.owner)));
+  f.code = RemoteAddr(PYATTACH_TRY(image.get<std::uint64_t>(memory, o.iframe.code)));
+  f.previous = RemoteAddr(PYATTACH_TRY(image.get<std::uint64_t>(memory, o.iframe.previous)));
+  f.instr = RemoteAddr(PYATTACH_TRY(image.get<std::uint64_t>(memory, o.iframe.instr)));
+  f.owner = static_cast<FrameOwner>(PYATTACH_TRY(image.get<std::uint8_t>(memory, o.iframe.owner)));
   if (o.iframe.is_entry != kAbsent)
-    f.is_entry = PYATTACH_TRY(read_field<std::uint8_t>(memory, frame, o.iframe.is_entry)) != 0;
+    f.is_entry = PYATTACH_TRY(image.get<std::uint8_t>(memory, o.iframe.is_entry)) != 0;
   return f;
 }
 
@@ -223,6 +284,11 @@ PythonStack read_stack_310(const RemoteMemory& memory, const Offsets& o,
     return stack;
   }
   LoopCheck loop;
+  StructImage image{{o.frame_object.f_back, 8},
+                    {o.frame_object.f_code, 8},
+                    {o.frame_object.f_lasti, 4},
+                    {o.frame_object.f_lineno, 4},
+                    {o.frame_object.f_trace, 8}};
   for (RemoteAddr f = *top; f; ) {
     if (stack.raw.size() >= max_frames) {
       stack.warnings.push_back(fmt::format("stopped after {} Python frames", max_frames));
@@ -232,14 +298,15 @@ PythonStack read_stack_310(const RemoteMemory& memory, const Offsets& o,
       stack.warnings.push_back("the frame chain loops; stopped");
       break;
     }
+    image.load(memory, f);
     stack.segments.push_back({stack.raw.size(), 1, RemoteAddr()});
-    stack.raw.push_back(read_frame_object(memory, o, f, codes));
-    auto back = read_ptr_field(memory, f, o.frame_object.f_back);
+    stack.raw.push_back(read_frame_object(memory, o, f, image, codes));
+    auto back = image.get<std::uint64_t>(memory, o.frame_object.f_back);
     if (!back) {
       stack.warnings.push_back(fmt::format("unreadable f_back of frame {:#x}", f.as_int()));
       break;
     }
-    f = *back;
+    f = RemoteAddr(*back);
   }
   return stack;
 }
@@ -272,6 +339,7 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
 
   PythonStack::Segment segment{0, 0, v311 ? cframe : RemoteAddr()};
   LoopCheck loop;
+  StructImage image = interpreter_frame_image(o);
   std::size_t visited = 0;
   for (RemoteAddr addr = first; addr;) {
     if (++visited > max_frames) {
@@ -282,7 +350,7 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
       stack.warnings.push_back("the frame chain loops; stopped");
       break;
     }
-    auto f = read_interpreter_frame(memory, o, addr);
+    auto f = read_interpreter_frame(memory, o, addr, image);
     if (!f) {
       PythonStack::RawFrame unreadable;
       unreadable.address = addr;
@@ -344,6 +412,20 @@ PythonStack read_stack_311_plus(const RemoteMemory& memory, const Offsets& o,
 }
 
 }  // namespace
+
+RemoteAddr innermost_frame_address(const RemoteMemory& memory, const Offsets& o,
+                                   RemoteAddr tstate) {
+  Result<RemoteAddr> frame = RemoteAddr();
+  if (!o.version.at_least(3, 11)) {
+    frame = read_ptr_field(memory, tstate, o.tstate.frame);
+  } else if (o.tstate.current_frame != kAbsent) {
+    frame = read_ptr_field(memory, tstate, o.tstate.current_frame);
+  } else {
+    auto cframe = read_ptr_field(memory, tstate, o.tstate.cframe);
+    if (cframe) frame = read_ptr_field(memory, *cframe, o.cframe.current_frame);
+  }
+  return frame.value_or(RemoteAddr());
+}
 
 PythonStack read_python_stack(const RemoteMemory& memory, const Offsets& offsets,
                               RemoteAddr tstate, CodeCache& codes,

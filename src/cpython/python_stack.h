@@ -73,6 +73,19 @@ class CodeCache {
 
  private:
   std::unordered_map<RemoteAddr, CodeInfo> cache_;
+  // The last code looked up, pointing into cache_; copies and moves start
+  // without it rather than point into another cache.
+  struct Last {
+    RemoteAddr code;
+    const CodeInfo* info = nullptr;
+    Last() = default;
+    Last(const Last&) {}
+    Last& operator=(const Last&) {
+      info = nullptr;
+      return *this;
+    }
+  };
+  Last last_;
 };
 
 inline constexpr std::size_t kMaxPythonFrames = 8192;
@@ -83,6 +96,13 @@ inline constexpr std::size_t kMaxPythonFrames = 8192;
 PythonStack read_python_stack(const RemoteMemory& memory, const Offsets& offsets,
                               RemoteAddr tstate, CodeCache& codes,
                               std::size_t max_frames = kMaxPythonFrames, bool decode = true);
+
+// The address of a thread's innermost Python frame (a PyFrameObject <= 3.10,
+// a _PyInterpreterFrame 3.11+), where read_python_stack starts; null when
+// the thread runs no Python code or its state is unreadable. Lets a caller
+// fetch the first frames of every thread in one batch before walking them.
+RemoteAddr innermost_frame_address(const RemoteMemory& memory, const Offsets& offsets,
+                                   RemoteAddr tstate);
 
 // Gives each frame of a stack read with decode=false its file, names and
 // line from `codes` (no target memory is read).

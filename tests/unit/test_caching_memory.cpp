@@ -137,3 +137,49 @@ TEST_CASE("CachingMemory reads around a single miss within the range it is given
   CHECK_FALSE(cache.read_value<std::uint64_t>(RemoteAddr(0x27000)));
   CHECK(counting.batches == 2);
 }
+
+TEST_CASE("CachingMemory fills the room reserve() made before allocating, until clear()") {
+  FakeMemory fake;
+  fake.add_region(0x60000, 0x20000);
+  for (std::uint64_t a = 0x60000; a < 0x80000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  CountingMemory counting(fake);
+  CachingMemory cache(counting);
+  cache.reserve(20);
+  CHECK(cache.reserved_pages_left() == 20);
+  std::array ranges{CachingMemory::Range{RemoteAddr(0x60000), 0x3000}};
+  cache.prefetch(ranges);
+  CHECK(cache.reserved_pages_left() == 17);
+  CHECK(cache.read_u64(RemoteAddr(0x61008)).value() == 0x61008);
+  CHECK(cache.read_u64(RemoteAddr(0x65000)).value() == 0x65000);  // a miss: one more page
+  CHECK(cache.reserved_pages_left() == 16);
+  // A batch bigger than what is left gets its own block; the room stays.
+  std::array big{CachingMemory::Range{RemoteAddr(0x66000), 0x11000}};
+  cache.prefetch(big);
+  CHECK(cache.stats().pages == 4 + 17);
+  CHECK(cache.reserved_pages_left() == 16);
+  CHECK(cache.read_u64(RemoteAddr(0x76ff8)).value() == 0x76ff8);
+  cache.clear();
+  CHECK(cache.reserved_pages_left() == 0);
+  CHECK(cache.read_u64(RemoteAddr(0x61008)).value() == 0x61008);
+}
+
+TEST_CASE("CachingMemory prefetches the read-around of many addresses in one batch") {
+  FakeMemory fake;
+  fake.add_region(0x80000, 0x10000);
+  for (std::uint64_t a = 0x80000; a < 0x90000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  CountingMemory counting(fake);
+  CachingMemory cache(counting);
+  cache.set_read_around([](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
+    return {std::max<std::uint64_t>(0x80000, page - 0x2000),
+            std::min<std::uint64_t>(0x90000, page + 0x2000)};
+  });
+  std::array addrs{RemoteAddr(0x80010), RemoteAddr(0x88abc), RemoteAddr(0x89000)};
+  cache.prefetch_around(addrs);
+  CHECK(counting.batches == 1);
+  // [0x80000, 0x82000) and [0x86000, 0x8b000): 2 + 5 pages.
+  CHECK(cache.stats().pages == 7);
+  CHECK(cache.read_u64(RemoteAddr(0x86000)).value() == 0x86000);
+  CHECK(cache.read_u64(RemoteAddr(0x8aff8)).value() == 0x8aff8);
+  CHECK(counting.batches == 1);
+  CHECK(counting.reads == 0);
+}

@@ -282,3 +282,61 @@ TEST_CASE("read_thread_states walks interpreters and threads and survives a cycl
   auto bad = read_thread_states(image.memory, RemoteAddr(0x40), o);
   CHECK_FALSE(bad);
 }
+
+TEST_CASE("innermost_frame_address is where the walk starts, for each version family") {
+  for (int minor : {12, 13}) {
+    CAPTURE(minor);
+    Chain311Plus c(minor);
+    auto code = c.image.code("/app/a.py", "f", 10, kLocationTable);
+    auto outer = c.frame(code, 0, 1);
+    auto inner = c.frame(code, outer, 1);
+    CHECK(innermost_frame_address(c.image.memory, c.o, RemoteAddr(c.tstate)).is_null());
+    c.set_current(inner);
+    CHECK(innermost_frame_address(c.image.memory, c.o, RemoteAddr(c.tstate)) ==
+          RemoteAddr(inner));
+    CodeCache codes;
+    auto stack = read_python_stack(c.image.memory, c.o, RemoteAddr(c.tstate), codes);
+    REQUIRE(!stack.frames.empty());
+    CHECK(stack.frames[0].address == RemoteAddr(inner));
+  }
+  Offsets o = synthetic_offsets(10);
+  PythonImage image(o);
+  auto tstate = image.alloc(64);
+  auto frame = image.alloc(128);
+  image.put_u64(tstate + o.tstate.frame, frame);
+  CHECK(innermost_frame_address(image.memory, o, RemoteAddr(tstate)) == RemoteAddr(frame));
+  // Garbage: null, never a failure.
+  CHECK(innermost_frame_address(image.memory, o, RemoteAddr(0x10)).is_null());
+}
+
+TEST_CASE("3.11+: a frame field far from the others (offsets from the target) is read alone") {
+  // The walk reads a frame's fields in one span when they lie close together;
+  // _Py_DebugOffsets could put one anywhere, and the walk must not care.
+  Offsets o = synthetic_offsets(12);
+  o.iframe.owner = 600;
+  Chain311Plus c(12);
+  c.o = o;
+  auto code = c.image.code("/app/far.py", "far", 40, kLocationTable);
+  auto frame = [&](std::uint64_t previous) {
+    std::uint64_t f = c.image.alloc(1024);
+    c.image.put_u64(f + o.iframe.code, code);
+    c.image.put_u64(f + o.iframe.previous, previous);
+    c.image.put_u64(f + o.iframe.instr, code + o.code.code_adaptive + 2);
+    c.image.put_u8(f + o.iframe.owner, static_cast<std::uint8_t>(FrameOwner::kThread));
+    return f;
+  };
+  auto outer = frame(0);
+  auto shim = c.image.alloc(1024);
+  c.image.put_u64(shim + o.iframe.previous, outer);
+  c.image.put_u8(shim + o.iframe.owner, static_cast<std::uint8_t>(FrameOwner::kCStack));
+  auto inner = frame(shim);
+  c.set_current(inner);
+  CodeCache codes;
+  auto stack = read_python_stack(c.image.memory, c.o, RemoteAddr(c.tstate), codes);
+  REQUIRE(stack.frames.size() == 2);
+  CHECK(stack.frames[0].name == "far");
+  CHECK(stack.frames[0].line == 42);
+  REQUIRE(stack.segments.size() == 2);
+  CHECK(stack.segments[0].c_stack_marker == RemoteAddr(shim));
+  CHECK(stack.warnings.empty());
+}
