@@ -206,10 +206,14 @@ int main(int argc, char** argv) {
     auto start = cli::Clock::now();
     auto stopped = attach::StoppedProcess::stop(pid);
     if (!stopped) return report(stopped.error());
-    stats.seize_ms = cli::ms_between(start, cli::Clock::now());
+    const auto seized = cli::Clock::now();
+    stats.seize_ms = cli::ms_between(start, seized);
+    stats.registers_ms = stopped->registers_ms();
     stats.threads = stopped->threads().size();
     stopped->detach();
-    stats.pause_ms = cli::ms_between(start, cli::Clock::now());
+    const auto released = cli::Clock::now();
+    stats.detach_ms = cli::ms_between(seized, released);
+    stats.pause_ms = cli::ms_between(start, released);
     stats.stops = 1;
     if (want_stats) stats.print(std::cerr);
     return cli::kExitOk;

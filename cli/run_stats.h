@@ -21,7 +21,13 @@ struct RunStats {
   bool offsets_cached = false;
   double pause_ms = 0;       // first seize .. last thread resumed, all stops
   double seize_ms = 0;       //   of which seizing and interrupting every thread
+  double registers_ms = 0;   //     of which reading their registers
   double read_ms = 0;        //   of which reading memory while stopped
+  double stacks_ms = 0;      //     of which copying the thread stacks
+  double states_ms = 0;      //     of which listing the thread states
+  double frame_pages_ms = 0; //     of which fetching the Python frames' pages
+  double frames_ms = 0;      //     of which walking the Python frame chains
+  double detach_ms = 0;      //   of which resuming and detaching every thread
   double commands_while_stopped_ms = 0;  // value commands' reading pass (one-shot)
   double snapshot_ms = 0;    // unwinding, symbols, frame mapping (after the release)
   double render_ms = 0;      // commands' output

@@ -50,6 +50,7 @@ Result<void> Session::stop() {
     stats.symbols_ms += index_ms;
     stats.prepare_ms += index_ms;
   }
+  target_.before_stop();
   stop_start_ = Clock::now();
   auto stopped = attach::StoppedProcess::stop(target_.pid());
   const auto seized = Clock::now();
@@ -57,11 +58,16 @@ Result<void> Session::stop() {
   stopped_.emplace(std::move(*stopped));
   ++stats.stops;
   stats.seize_ms += ms_between(stop_start_, seized);
+  stats.registers_ms += stopped_->registers_ms();
   // Attaching installs handlers that detach and exit on SIGINT; at the prompt
   // Ctrl-C must only cancel the running command.
   if (interactive) install_interactive_sigint();
   auto capture = target_.read_stopped(*stopped_);
   stats.read_ms += ms_between(seized, Clock::now());
+  stats.stacks_ms += capture.stacks_ms;
+  stats.states_ms += capture.states_ms;
+  stats.frame_pages_ms += capture.frame_pages_ms;
+  stats.frames_ms += capture.frames_ms;
   if (release_after_read) release(true);
   const auto build_start = Clock::now();
   auto snapshot = target_.build_snapshot(std::move(capture));
@@ -89,9 +95,12 @@ void Session::release(bool keep_values) {
   if (!keep_values) values_.reset();
   if (stopped_) {
     if (stopped_->attached()) hold_stop_for_tests();
+    const auto detach_start = Clock::now();
     stopped_->detach();
     stopped_.reset();
-    stats.pause_ms += ms_between(stop_start_, Clock::now());
+    const auto released = Clock::now();
+    stats.detach_ms += ms_between(detach_start, released);
+    stats.pause_ms += ms_between(stop_start_, released);
     // From here on the cache is the snapshot. Misses still read the target
     // (native frame decoration reads the called PyCFunctionObject, validated
     // by type and ml_meth); --stats counts them.

@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +61,29 @@ std::vector<attach::UnwindTableLocation> unwind_tables(const symbols::ModuleSymb
                    *module.elf->eh_frame_hdr() + module.bias});
   }
   return out;
+}
+
+// Memory the heap has never handed out costs a page fault (~1 us) on first
+// use. While stopped, the frame walk allocates a few KiB per thread (frame
+// records); so fault that much in before the stop and keep it: freed, it
+// returns to the top of the heap, and the raised trim threshold stops glibc
+// from giving the top back to the kernel. Chunks stay under the mmap
+// threshold (128 KiB) so that they come from the heap.
+void warm_heap(std::size_t bytes) {
+  constexpr std::size_t kChunk = 64 << 10;
+  static const bool trim_raised = ::mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1;
+  if (!trim_raised) return;
+  std::vector<void*> chunks;
+  chunks.reserve(bytes / kChunk + 1);
+  for (std::size_t done = 0; done < bytes; done += kChunk) {
+    void* chunk = std::malloc(kChunk);
+    if (!chunk) break;
+    std::memset(chunk, 0, kChunk);
+    asm volatile("" : : "r"(chunk) : "memory");  // the writes must happen
+    chunks.push_back(chunk);
+  }
+  // Newest first, so that each merges with the top of the heap.
+  for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) std::free(*it);
 }
 
 // The thread id the target itself sees (its innermost PID namespace's), which
@@ -236,9 +260,26 @@ void PreparedTarget::index_all_symbols() {
   times_.symbols_ms += ms_since(start);
 }
 
+void PreparedTarget::before_stop() {
+  cache_.clear();
+  // A thread costs a few pages: its stack from the stack pointer up (two or
+  // three for a thread blocked in Python code) and the pages around its
+  // thread state and frames. What is not used only costs memory.
+  constexpr std::size_t kPagesPerThread = 8, kPagesBase = 64;
+  auto tids = attach::list_threads(pid_);
+  const std::size_t threads = tids ? tids->size() : 1;
+  cache_.reserve(kPagesBase + kPagesPerThread * threads);
+  constexpr std::size_t kHeapPerThread = 8 << 10, kHeapBase = 256 << 10;
+  warm_heap(kHeapBase + kHeapPerThread * threads);
+}
+
 StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stopped) {
   StoppedCapture capture;
-  cache_.clear();
+  auto part_start = std::chrono::steady_clock::now();
+  auto end_part = [&part_start](double& part_ms) {
+    part_ms = ms_since(part_start);
+    part_start = std::chrono::steady_clock::now();
+  };
   // Thread states and 3.11+ frame chains lie in a few neighbouring pages
   // (the frames of one thread in its data-stack chunk, older frames below):
   // fetch two pages below and one above each miss, within its mapping.
@@ -260,6 +301,7 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
     stacks.push_back({RemoteAddr(sp - kRedZone), end - (sp - kRedZone)});
   }
   cache_.prefetch(stacks);
+  end_part(capture.stacks_ms);
 
   auto states = cpython::read_thread_states(cache_, interpreter_.runtime, offsets_);
   if (!states) {
@@ -281,6 +323,14 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
     }
     return it->second;
   };
+  // Each thread's state by the id it records (the first one, as a linear
+  // search would find): a lookup each instead of a scan of all of them.
+  std::unordered_map<std::uint64_t, std::size_t> state_of;
+  state_of.reserve(states->size());
+  for (std::size_t i = 0; i < states->size(); ++i)
+    state_of.try_emplace(by_native_id ? (*states)[i].native_thread_id : (*states)[i].thread_id, i);
+  end_part(capture.states_ms);
+  capture.threads.reserve(stopped.threads().size());
   for (const auto& thread : stopped.threads()) {
     StoppedCapture::Thread out;
     out.tid = thread.tid;
@@ -291,21 +341,30 @@ StoppedCapture PreparedTarget::read_stopped(const attach::StoppedProcess& stoppe
     const pid_t native_tid = by_native_id && in_child_pid_namespace_
                                  ? tid_in_target_namespace(pid_, thread.tid)
                                  : thread.tid;
-    for (const auto& state : *states) {
-      bool match = by_native_id
-                       ? state.native_thread_id == static_cast<std::uint64_t>(native_tid)
-                       : state.thread_id == thread.regs.fs_base;
-      if (match) {
-        out.tstate = state.tstate;
-        out.gil = gil_of(state.interp);
-        break;
-      }
+    auto match = state_of.find(by_native_id ? static_cast<std::uint64_t>(native_tid)
+                                            : thread.regs.fs_base);
+    if (match != state_of.end()) {
+      const cpython::ThreadStateInfo& state = (*states)[match->second];
+      out.tstate = state.tstate;
+      out.gil = gil_of(state.interp);
     }
-    if (out.tstate)
-      out.stack = cpython::read_python_stack(cache_, offsets_, out.tstate, capture.codes,
-                                             cpython::kMaxPythonFrames, /*decode=*/false);
     capture.threads.push_back(std::move(out));
   }
+  // Every thread's innermost frames in one batch rather than one read each
+  // as each walk starts: a chain's frames lie together (3.11+: in the
+  // thread's data stack), so most walks then need no other read.
+  std::vector<RemoteAddr> innermost;
+  for (const auto& thread : capture.threads)
+    if (thread.tstate)
+      if (RemoteAddr frame = cpython::innermost_frame_address(cache_, offsets_, thread.tstate))
+        innermost.push_back(frame);
+  cache_.prefetch_around(innermost);
+  end_part(capture.frame_pages_ms);
+  for (auto& thread : capture.threads)
+    if (thread.tstate)
+      thread.stack = cpython::read_python_stack(cache_, offsets_, thread.tstate, capture.codes,
+                                                cpython::kMaxPythonFrames, /*decode=*/false);
+  end_part(capture.frames_ms);
   return capture;
 }
 

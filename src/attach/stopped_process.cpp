@@ -138,6 +138,7 @@ struct StoppedProcess::State {
   bool handlers = false;
   std::vector<Tracee> tracees;
   std::vector<StoppedThread> threads;  // public view, built once stopped
+  double registers_ms = 0;
 
   // Waits for every seized, not yet stopped tracee, until `deadline`.
   // Returns the tid of one that timed out, or 0.
@@ -282,6 +283,7 @@ struct StoppedProcess::State {
                                     [](const Tracee& t) { return t.stopped; }));
     }
 
+    const auto registers_start = std::chrono::steady_clock::now();
     for (Tracee& t : tracees) {
       if (t.gone || !t.stopped) continue;
       auto regs = ptrace_get_regs(t.tid);
@@ -295,6 +297,9 @@ struct StoppedProcess::State {
       t.regs = *regs;
       threads.push_back(StoppedThread{t.tid, *regs});
     }
+    registers_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                             registers_start)
+                       .count();
     if (threads.empty())
       return no_such_process(pid, "process " + std::to_string(pid) +
                                       " exited while attaching");
@@ -387,6 +392,8 @@ void StoppedProcess::detach() {
     // Logging may allocate; never let that escape a destructor.
   }
 }
+
+double StoppedProcess::registers_ms() const { return state_ ? state_->registers_ms : 0; }
 
 bool StoppedProcess::attached() const { return state_ && state_->attached; }
 

@@ -81,6 +81,9 @@ class StoppedProcess {
   // meanwhile) are logged, never reported.
   void detach();
   bool attached() const;
+  // --stats: of the time stop() took, how much went to PTRACE_GETREGS (the
+  // rest is seizing, interrupting and waiting for the stops).
+  double registers_ms() const;
 
  private:
   struct State;
