@@ -1,8 +1,10 @@
 // CachingMemory: page-granular caching, batching, unreadable pages, freezing.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "core/caching_memory.h"
 #include "support/fake_memory.h"
@@ -30,12 +32,25 @@ class CountingMemory final : public RemoteMemory {
   const FakeMemory& inner_;
 };
 
+// A mapped region whose every 8-byte word holds its own address, so that any
+// read says where it came from.
+void add_self_addressed_region(FakeMemory& fake, std::uint64_t start, std::uint64_t size) {
+  fake.add_region(start, size);
+  for (std::uint64_t a = start; a < start + size; a += 8) fake.write_value<std::uint64_t>(a, a);
+}
+
+// Reads around each miss: two pages below, one above, clipped to [lo, hi).
+void read_around_within(CachingMemory& cache, std::uint64_t lo, std::uint64_t hi) {
+  cache.set_read_around([lo, hi](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
+    return {std::max<std::uint64_t>(lo, page - 0x2000), std::min<std::uint64_t>(hi, page + 0x2000)};
+  });
+}
+
 }  // namespace
 
 TEST_CASE("CachingMemory reads each page once and serves repeated and straddling reads") {
   FakeMemory fake;
-  fake.add_region(0x10000, 0x3000);
-  for (std::uint64_t a = 0x10000; a < 0x13000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  add_self_addressed_region(fake, 0x10000, 0x3000);
   CountingMemory counting(fake);
   CachingMemory cache(counting);
 
@@ -112,15 +127,11 @@ TEST_CASE("A frozen CachingMemory serves the snapshot and reads live only where 
 
 TEST_CASE("CachingMemory reads around a single miss within the range it is given") {
   FakeMemory fake;
-  fake.add_region(0x20000, 0x8000);
-  for (std::uint64_t a = 0x20000; a < 0x28000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  add_self_addressed_region(fake, 0x20000, 0x8000);
   CountingMemory counting(fake);
   CachingMemory cache(counting);
   // The mapping is [0x20000, 0x28000): two pages below and one above each miss.
-  cache.set_read_around([](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
-    return {std::max<std::uint64_t>(0x20000, page - 0x2000),
-            std::min<std::uint64_t>(0x28000, page + 0x2000)};
-  });
+  read_around_within(cache, 0x20000, 0x28000);
   CHECK(cache.read_value<std::uint64_t>(RemoteAddr(0x24010)).value() == 0x24010);
   CHECK(counting.batches == 1);
   // The neighbours came with it: no more backend calls.
@@ -140,8 +151,7 @@ TEST_CASE("CachingMemory reads around a single miss within the range it is given
 
 TEST_CASE("CachingMemory fills the room reserve() made before allocating, until clear()") {
   FakeMemory fake;
-  fake.add_region(0x60000, 0x20000);
-  for (std::uint64_t a = 0x60000; a < 0x80000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  add_self_addressed_region(fake, 0x60000, 0x20000);
   CountingMemory counting(fake);
   CachingMemory cache(counting);
   cache.reserve(20);
@@ -165,14 +175,10 @@ TEST_CASE("CachingMemory fills the room reserve() made before allocating, until 
 
 TEST_CASE("CachingMemory prefetches the read-around of many addresses in one batch") {
   FakeMemory fake;
-  fake.add_region(0x80000, 0x10000);
-  for (std::uint64_t a = 0x80000; a < 0x90000; a += 8) fake.write_value<std::uint64_t>(a, a);
+  add_self_addressed_region(fake, 0x80000, 0x10000);
   CountingMemory counting(fake);
   CachingMemory cache(counting);
-  cache.set_read_around([](std::uint64_t page) -> std::pair<std::uint64_t, std::uint64_t> {
-    return {std::max<std::uint64_t>(0x80000, page - 0x2000),
-            std::min<std::uint64_t>(0x90000, page + 0x2000)};
-  });
+  read_around_within(cache, 0x80000, 0x90000);
   std::array addrs{RemoteAddr(0x80010), RemoteAddr(0x88abc), RemoteAddr(0x89000)};
   cache.prefetch_around(addrs);
   CHECK(counting.batches == 1);
