@@ -755,11 +755,13 @@ def route_sanitizer_reports():
     return log_dir
 
 
-def under_strace_env(env=None):
-    """os.environ plus env, for a pyattach run under strace: LeakSanitizer's exit-time
-    check ptraces pyattach's own threads, which strace already traces, so it cannot run
-    there ("LeakSanitizer does not work under ptrace"), and leaks are checked by every
-    other run of the same commands. ASan and UBSan stay on."""
+def without_leak_check_env(env=None):
+    """os.environ plus env, with LeakSanitizer's exit-time check off (ASan and UBSan stay
+    on; leaks are checked by every other run of the same commands). For runs where that
+    check cannot work: under strace, because it ptraces pyattach's own threads, which
+    strace already traces ("LeakSanitizer does not work under ptrace"); and runs SIGKILLed
+    at a random moment, because a kill that lands while the check has the threads stopped
+    makes it report "Unable to get registers from thread N", a report about the kill."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env["ASAN_OPTIONS"] = ":".join(o for o in [full_env.get("ASAN_OPTIONS", ""), "detect_leaks=0"] if o)

@@ -181,15 +181,9 @@ def case_sigkill(case, ctx):
             # every fourth run holds it SIGKILL_HOLD_MS longer (after the reads),
             # so that a known share of the kills lands while the target is traced.
             held = runs % 4 == 3
-            # A SIGKILL can land while LeakSanitizer's exit check has pyattach's own
-            # threads stopped ("Unable to get registers from thread N", a report about
-            # the kill, not about pyattach): no leak check in these runs; every other
-            # run of the same commands checks for leaks.
-            env = {"ASAN_OPTIONS": ":".join(
-                o for o in [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"] if o)}
-            if held:
-                env["PYATTACH_TEST_HOLD_STOP_MS"] = str(SIGKILL_HOLD_MS)
-            env = dict(os.environ, **env)
+            # No leak check: the SIGKILL may land during it (harness.without_leak_check_env).
+            env = H.without_leak_check_env(
+                {"PYATTACH_TEST_HOLD_STOP_MS": str(SIGKILL_HOLD_MS)} if held else None)
             proc = spawn([ctx.pyattach, "-p", str(target.pid)] + args, env=env)
             if during_stop:
                 deadline = time.monotonic() + 10
